@@ -1,0 +1,94 @@
+# ftbench: the pipeline as file targets.
+#   configs/*.yaml -> results/<profile>/runs/<table>/<run>/summary.json   (one target per run)
+#   -> results/<profile>/<table>.csv -> paper/generated/<profile>/<table>/{table.tex,fig-*.pdf,macros.tex}
+#   -> paper/build/<profile>/paper.pdf
+# Finished runs are never redone: a run re-runs only when its resolved config changes.
+# `make help` lists the targets.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DELETE_ON_ERROR:
+.DEFAULT_GOAL := all
+MAKEFLAGS += --no-builtin-rules
+
+PROFILE ?= tiny
+CONFIGS ?= configs
+RESULTS ?= results
+GENERATED_ROOT ?= paper/generated
+BUILD_ROOT ?= paper/build
+LAUNCH ?=
+OVERRIDES ?=
+PYTHON ?= python3
+
+VENV := .venv/.installed
+PY := .venv/bin/python
+FTBENCH := $(PY) -m ftbench
+OPTS = --profile $(PROFILE) --configs $(CONFIGS) --results $(RESULTS) --generated $(GENERATED_ROOT)
+RUN_ROOT := $(RESULTS)/$(PROFILE)
+GENERATED := $(GENERATED_ROOT)/$(PROFILE)
+PLAN_MK := $(RUN_ROOT)/plan.mk
+PDF := $(BUILD_ROOT)/$(PROFILE)/paper.pdf
+PAPER_SRC := paper/main.tex paper/references.bib
+LATEXMK = cd paper && latexmk -pdf -silent -interaction=nonstopmode -halt-on-error \
+	-file-line-error -jobname=paper -outdir=$(abspath $(BUILD_ROOT)/$(PROFILE)) \
+	-usepretex='\def\ftbgen{$(abspath $(GENERATED))}' main.tex
+
+.PHONY: all paper test lint help clean clean-results venv plan
+
+all: $(PDF) ## train every run of PROFILE (default tiny) that is not done yet, then build the PDF
+	@echo "PDF: $(PDF)"
+
+help: ## list the targets and the variables that steer them
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | \
+		awk 'BEGIN {FS = ":.*## "}; {printf "  make %-15s %s\n", $$1, $$2}'
+	@echo "  make <table>       one table's runs, CSV, LaTeX and figures (tables: ls $(CONFIGS))"
+	@echo "variables: PROFILE=tiny|quick|paper (default tiny), LAUNCH='srun ...' prefixes each run,"
+	@echo "           DATA_DIR=where real datasets live; make -j N runs N runs at once;"
+	@echo "           OVERRIDES='train.epochs=1 ...' applies key=value overrides to every run"
+
+# The environment: created on first use, re-installed when pyproject.toml changes.
+$(VENV): pyproject.toml
+	$(PYTHON) -m venv .venv
+	.venv/bin/pip install --quiet --upgrade pip
+	.venv/bin/pip install --quiet -e '.[dev]'
+	touch $@
+
+venv: $(VENV) ## create .venv and install the pinned dependencies
+
+# One Make rule per run, generated from the configs (targets need the plan; help/test do not).
+NEEDS_PLAN := $(if $(MAKECMDGOALS),$(filter-out help venv test lint clean clean-results paper,$(MAKECMDGOALS)),all)
+ifneq ($(NEEDS_PLAN),)
+-include $(PLAN_MK)
+endif
+
+$(PLAN_MK): $(wildcard $(CONFIGS)/*.yaml) $(CONFIGS)/profiles/$(PROFILE).yaml code/ftbench/config.py | $(VENV)
+	$(FTBENCH) plan --make $@ $(OPTS) $(OVERRIDES)
+
+plan: | $(VENV) ## list the runs of PROFILE with their settings
+	$(FTBENCH) plan $(OPTS)
+
+$(GENERATED)/profile.tex: $(CSVS)
+	$(FTBENCH) render --summary $(OPTS)
+
+$(PDF): $(RENDERED) $(GENERATED)/profile.tex $(PAPER_SRC)
+	$(LATEXMK)
+
+paper: | $(VENV) ## render and build the PDF from existing results (trains nothing)
+	$(FTBENCH) aggregate --all $(OPTS)
+	$(FTBENCH) render --all $(OPTS)
+	$(FTBENCH) render --summary $(OPTS)
+	$(LATEXMK)
+	@echo "PDF: $(PDF)"
+
+test: | $(VENV) ## lint, then the whole test suite (includes an end-to-end run to a PDF)
+	$(PY) -m ruff check code tests
+	$(PY) -m pytest
+
+lint: | $(VENV) ## ruff on the code and the tests
+	$(PY) -m ruff check code tests
+
+clean: ## delete rendered LaTeX and PDFs (keeps results: training is the expensive part)
+	rm -rf $(GENERATED_ROOT) $(BUILD_ROOT)
+
+clean-results: ## delete the runs and CSVs of PROFILE (they will be retrained)
+	rm -rf $(RUN_ROOT)

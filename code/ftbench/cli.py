@@ -1,0 +1,135 @@
+"""Command line: `ftbench {plan,run,aggregate,render}` (also `python -m ftbench`).
+
+Errors the user can fix print one line and exit with status 2; `--debug` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ftbench.errors import UserError
+
+EXAMPLES = """examples:
+  ftbench plan --profile tiny                 list the runs of a profile
+  ftbench run vit-lora-vs-cnn-head/cifar10--vit-lora--s0 train.epochs=2
+  ftbench aggregate vit-lora-vs-cnn-head      runs -> results/<profile>/<table>.csv
+  ftbench render vit-lora-vs-cnn-head         CSV -> LaTeX table, figures, macros
+"""
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--profile", default="tiny", help="tiny | quick | paper (default: tiny)")
+    p.add_argument("--configs", type=Path, default=Path("configs"),
+                   help="folder of experiment YAML files (default: configs)")
+    p.add_argument("--results", type=Path, default=Path("results"),
+                   help="results root; runs go under <results>/<profile>/ (default: results)")
+    p.add_argument("--generated", type=Path, default=Path("paper/generated"),
+                   help="LaTeX output root; files go under <generated>/<profile>/")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ftbench", description=__doc__.splitlines()[0], epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="command")
+
+    p = sub.add_parser("plan", help="list the runs of a profile (and write Make rules)")
+    _common(p)
+    p.add_argument("--make", type=Path, metavar="FILE",
+                   help="write the Make rules for the profile's runs to FILE")
+    p.add_argument("overrides", nargs="*", metavar="key=value")
+
+    p = sub.add_parser("run", help="train and test one run; writes <run>/summary.json last")
+    _common(p)
+    p.add_argument("run", metavar="TABLE/RUN", help="a run key as listed by `ftbench plan`")
+    p.add_argument("overrides", nargs="*", metavar="key=value",
+                   help="config overrides, e.g. train.epochs=2 method.r=4")
+
+    p = sub.add_parser("aggregate", help="collect a table's run summaries into one tidy CSV")
+    _common(p)
+    p.add_argument("table", nargs="?", help="experiment name (a file configs/<table>.yaml)")
+    p.add_argument("--all", action="store_true", help="every table of the profile")
+
+    p = sub.add_parser("render", help="CSV -> LaTeX table, figures and number macros")
+    _common(p)
+    p.add_argument("table", nargs="?", help="experiment to render; omit with --summary")
+    p.add_argument("--all", action="store_true", help="every table of the profile")
+    p.add_argument("--summary", action="store_true",
+                   help="render the profile-wide macros (hardware, compute) from all CSVs")
+    return parser
+
+
+def _dispatch(args) -> int:
+    from ftbench import config
+
+    results = args.results / args.profile
+    generated = args.generated / args.profile
+    overrides = config.parse_overrides(getattr(args, "overrides", []) or [])
+    experiments = config.load_all(args.configs, args.profile, overrides)
+
+    if args.command == "plan":
+        from ftbench import plan
+
+        if args.make:
+            plan.write_make_rules(experiments, args.profile, results, args.make)
+        else:
+            print(plan.describe(experiments))
+        return 0
+    if args.command == "run":
+        from ftbench.train import train
+
+        train(config.find_run(experiments, args.run), results)
+        return 0
+
+    by_name = {e.name: e for e in experiments if e.runs}
+    if args.command == "render" and args.summary:
+        from ftbench.report import render
+
+        description = config.load_profile(args.configs, args.profile).get("description", "")
+        render.render_summary(experiments, args.profile, str(description), results, generated)
+        return 0
+    if args.all:
+        chosen = list(by_name.values())
+    elif args.table:
+        chosen = [_experiment(by_name, args.table)]
+    else:
+        raise UserError(f"{args.command} needs a table name or --all")
+    if args.command == "aggregate":
+        from ftbench.report.aggregate import aggregate
+
+        for e in chosen:
+            aggregate(e, results)
+        return 0
+    if args.command == "render":
+        from ftbench.report import render
+
+        for e in chosen:
+            render.render_table(e, results, generated)
+        return 0
+    raise AssertionError(args.command)
+
+
+def _experiment(by_name: dict, name: str):
+    if name not in by_name:
+        from ftbench.config import _suggest
+
+        raise UserError(f"unknown table '{name}'{_suggest(name, by_name)}; "
+                        f"choose one of: {', '.join(by_name)}")
+    return by_name[name]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except UserError as exc:
+        if args.debug:
+            raise
+        print(f"ftbench: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("ftbench: interrupted", file=sys.stderr)
+        return 130

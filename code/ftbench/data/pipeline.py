@@ -1,0 +1,77 @@
+"""Batches from in-memory uint8 images, transformed on the device (airbench style).
+
+The whole split sits on the device as uint8; each batch is indexed, converted to float, given
+3 channels if the model wants them, resized to the model's input size, augmented and normalised
+there, in one batched pass. A CPU `torch.Generator` drives all randomness, so a seed gives the
+same batches on any device.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from ftbench.data.registry import Split
+
+
+@dataclass
+class DeviceTransform:
+    image_size: int
+    channels: int
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    augment: tuple[str, ...] = ()
+
+    def __call__(self, x: torch.Tensor, train: bool, gen: torch.Generator | None) -> torch.Tensor:
+        x = x.float().div_(255)
+        if x.shape[1] == 1 and self.channels == 3:
+            x = x.expand(-1, 3, -1, -1)
+        if x.shape[-1] != self.image_size or x.shape[-2] != self.image_size:
+            x = F.interpolate(x, size=(self.image_size, self.image_size), mode="bilinear",
+                              align_corners=False, antialias=x.shape[-1] > self.image_size)
+        if train and "crop" in self.augment:
+            x = random_crop(x, pad=max(1, self.image_size // 8), gen=gen)
+        if train and "flip" in self.augment:
+            flip = torch.rand(len(x), generator=gen).lt(0.5).to(x.device)
+            x = torch.where(flip[:, None, None, None], x.flip(-1), x)
+        mean = torch.tensor(self.mean[: x.shape[1]], device=x.device)[None, :, None, None]
+        std = torch.tensor(self.std[: x.shape[1]], device=x.device)[None, :, None, None]
+        return (x - mean) / std
+
+
+def random_crop(x: torch.Tensor, pad: int, gen: torch.Generator | None) -> torch.Tensor:
+    """Per-sample random crop of a zero-padded batch (the CIFAR recipe), with no Python loop."""
+    n, _, h, w = x.shape
+    padded = F.pad(x, (pad, pad, pad, pad))
+    dy, dx = (torch.randint(0, 2 * pad + 1, (2, n), generator=gen)).to(x.device)
+    rows = (dy[:, None] + torch.arange(h, device=x.device))[:, :, None]  # n, h, 1
+    cols = (dx[:, None] + torch.arange(w, device=x.device))[:, None, :]  # n, 1, w
+    batch = torch.arange(n, device=x.device)[:, None, None]
+    return padded.permute(0, 2, 3, 1)[batch, rows, cols].permute(0, 3, 1, 2)
+
+
+class Batches:
+    """One pass over a split per iteration: shuffled (train) or in order (evaluation)."""
+
+    def __init__(self, split: Split, batch_size: int, transform: DeviceTransform,
+                 device: torch.device, *, train: bool, seed: int = 0):
+        self.x = split.x.to(device)
+        self.y = split.y.to(device)
+        self.batch_size = batch_size
+        self.transform = transform
+        self.train = train
+        self.gen = torch.Generator().manual_seed(seed)
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.y) / self.batch_size)
+
+    def __iter__(self):
+        n = len(self.y)
+        order = torch.randperm(n, generator=self.gen) if self.train else torch.arange(n)
+        order = order.to(self.x.device)
+        for start in range(0, n, self.batch_size):
+            idx = order[start : start + self.batch_size]
+            yield self.transform(self.x[idx], self.train, self.gen), self.y[idx]

@@ -1,0 +1,145 @@
+"""Dataset registry: name -> loader returning uint8 image tensors held in memory.
+
+Two families share one interface:
+- embedded (the `tiny` profile; nothing downloaded): scikit-learn's digits and the procedural
+  datasets in `synthetic.py`;
+- real (the `quick` and `paper` profiles): torchvision's MNIST, Fashion-MNIST, CIFAR-10/100,
+  read from DATA_DIR.
+
+`load_splits` returns train/val/test. Where a dataset has no validation split, one is carved from
+train, stratified, with the config's fixed `split_seed`; the test split is never touched until
+the final report.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.model_selection import train_test_split
+
+from ftbench.data import synthetic
+from ftbench.errors import UserError
+
+
+@dataclass
+class Split:
+    x: torch.Tensor  # uint8 [N, C, H, W]
+    y: torch.Tensor  # int64 [N]
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+
+@dataclass
+class Splits:
+    name: str
+    display: str  # how the paper names it
+    classes: list[str]
+    train: Split
+    val: Split
+    test: Split
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+
+@dataclass
+class DatasetSpec:
+    display: str
+    embedded: bool
+    load: Callable[[Path], dict]  # -> {"train": (x, y), "test": (x, y), "classes": [...]}
+    test_fraction: float = 0.0  # carve a test split from train when the dataset has none
+
+
+def data_root() -> Path:
+    return Path(os.environ.get("DATA_DIR") or Path.home() / ".cache" / "ftbench" / "data")
+
+
+def _digits(_root: Path) -> dict:
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    x = (d.images / 16.0 * 255).round().astype(np.uint8)[:, None]  # 8x8, 17 grey levels
+    return {"train": (x, d.target), "classes": [str(c) for c in d.target_names]}
+
+
+def _synthetic(fn, n_train: int, n_test: int, seed: int):
+    def load(_root: Path) -> dict:
+        x_tr, y_tr, names = fn(n_train, seed)
+        x_te, y_te, _ = fn(n_test, seed + 1)
+        return {"train": (x_tr, y_tr), "test": (x_te, y_te), "classes": names}
+
+    return load
+
+
+def _torchvision(cls_name: str):
+    def load(root: Path) -> dict:
+        import torchvision
+
+        cls = getattr(torchvision.datasets, cls_name)
+        try:
+            train, test = (cls(str(root), train=t, download=False) for t in (True, False))
+        except RuntimeError:
+            raise UserError(
+                f"dataset {cls_name} not found under {root}; fetch it with "
+                f"'make data' (or set DATA_DIR to where it is)"
+            ) from None
+
+        def arrays(ds):
+            x = np.asarray(ds.data)
+            x = x[:, None] if x.ndim == 3 else x.transpose(0, 3, 1, 2)  # -> N, C, H, W
+            return x, np.asarray(ds.targets)
+
+        return {"train": arrays(train), "test": arrays(test), "classes": list(train.classes)}
+
+    return load
+
+
+DATASETS: dict[str, DatasetSpec] = {
+    "digits": DatasetSpec("Digits (8x8, MNIST stand-in)", True, _digits, test_fraction=0.25),
+    "synth-shapes": DatasetSpec("Synthetic shapes (pretraining source)", True,
+                                _synthetic(synthetic.shapes, 4000, 800, seed=1000)),
+    "synth-fashion": DatasetSpec("Synthetic garments (Fashion-MNIST stand-in)", True,
+                                 _synthetic(synthetic.fashion, 2000, 600, seed=2000)),
+    "synth-objects": DatasetSpec("Synthetic objects (CIFAR-10 stand-in)", True,
+                                 _synthetic(synthetic.objects, 2000, 600, seed=3000)),
+    "mnist": DatasetSpec("MNIST", False, _torchvision("MNIST")),
+    "fashion-mnist": DatasetSpec("Fashion-MNIST", False, _torchvision("FashionMNIST")),
+    "cifar10": DatasetSpec("CIFAR-10", False, _torchvision("CIFAR10")),
+    "cifar100": DatasetSpec("CIFAR-100", False, _torchvision("CIFAR100")),
+}
+
+
+def _stratified(x, y, fraction: float, seed: int):
+    """(rest, held-out) with `fraction` of the samples held out, class-stratified."""
+    idx_rest, idx_out = train_test_split(
+        np.arange(len(y)), test_size=fraction, stratify=y, random_state=seed
+    )
+    return (x[idx_rest], y[idx_rest]), (x[idx_out], y[idx_out])
+
+
+def load_splits(cfg, root: Path | None = None) -> Splits:
+    """Train/val/test for a DataConfig; deterministic in (name, split_seed, train_limit)."""
+    spec = DATASETS[cfg.name]
+    raw = spec.load(Path(root) if root else data_root())
+    train = raw["train"]
+    test = raw.get("test")
+    if test is None:
+        train, test = _stratified(*train, spec.test_fraction, cfg.split_seed)
+    val = raw.get("val")
+    if val is None:
+        train, val = _stratified(*train, cfg.val_fraction, cfg.split_seed + 1)
+    if cfg.train_limit and cfg.train_limit < len(train[1]):
+        _, train = _stratified(*train, cfg.train_limit / len(train[1]), cfg.split_seed + 2)
+
+    def split(xy) -> Split:
+        x, y = xy
+        return Split(torch.from_numpy(np.ascontiguousarray(x)), torch.as_tensor(y, dtype=torch.long))
+
+    return Splits(cfg.name, spec.display, raw["classes"], split(train), split(val), split(test))

@@ -1,0 +1,63 @@
+"""Models from timm's registry, with pretrained weights from the hub, a pipeline run or a file."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+
+import timm
+import torch
+from torch import nn
+
+import ftbench.models.micro  # noqa: F401  (registers the scaled-down models with timm)
+from ftbench.errors import UserError
+
+BACKBONE_FILE = "backbone.pt"
+
+
+def check_model_name(name: str, where: str) -> None:
+    if timm.is_model(name.split(".")[0]):
+        return
+    close = difflib.get_close_matches(name, timm.list_models(), n=1, cutoff=0.6)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    raise UserError(f"{where}: unknown model '{name}'{hint}; list names with timm.list_models()")
+
+
+def classifier_prefix(model: nn.Module) -> str:
+    return model.pretrained_cfg.get("classifier", "head")
+
+
+def backbone_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    """State dict without the classifier: what a later fine-tuning run starts from."""
+    prefix = classifier_prefix(model) + "."
+    return {k: v.detach().cpu() for k, v in model.state_dict().items() if not k.startswith(prefix)}
+
+
+def load_backbone(model: nn.Module, path: Path) -> None:
+    """Load every weight but the classifier, which stays new; mismatches are user errors."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"pretrained weights not found: {path}; run the pretraining target first")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # truncated or foreign file: say which, not a traceback
+        raise UserError(f"cannot read pretrained weights {path}: {exc.__class__.__name__}") from None
+    prefix = classifier_prefix(model) + "."
+    state = {k: v for k, v in state.items() if not k.startswith(prefix)}
+    result = model.load_state_dict(state, strict=False)
+    missing = [k for k in result.missing_keys if not k.startswith(prefix)]
+    if missing or result.unexpected_keys:
+        what = missing[:3] or result.unexpected_keys[:3]
+        raise UserError(f"pretrained weights {path} do not fit model {model.__class__.__name__}: "
+                        f"mismatched keys {what}; check model.name and model.kwargs")
+
+
+def create_model(cfg, num_classes: int, in_chans: int, results_dir: Path) -> nn.Module:
+    """A timm model with a new `num_classes` head, its backbone initialised as `cfg.pretrained`."""
+    model = timm.create_model(cfg.name, pretrained=cfg.pretrained == "timm",
+                              num_classes=num_classes, in_chans=in_chans, **cfg.kwargs)
+    if cfg.pretrained.startswith("run:"):
+        load_backbone(model, Path(results_dir) / "runs" / cfg.pretrained[4:] / BACKBONE_FILE)
+    elif cfg.pretrained.startswith("file:"):
+        load_backbone(model, Path(cfg.pretrained[5:]).expanduser())
+    return model

@@ -1,0 +1,230 @@
+"""One run: build data and model from a RunConfig, train, select by validation, test once.
+
+The loop is deliberately flat (nanoGPT style): read it top to bottom. Validation picks the best
+epoch; the test split is evaluated exactly once, with the best weights, at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import torch
+from timm.data import resolve_data_config
+from torch import nn
+from tqdm import tqdm
+
+from ftbench import atomic
+from ftbench.config import RunSpec
+from ftbench.data.pipeline import Batches, DeviceTransform
+from ftbench.data.registry import load_splits
+from ftbench.errors import UserError
+from ftbench.metrics import classification_metrics, peak_memory, reset_peak_memory
+from ftbench.models.factory import BACKBONE_FILE, backbone_state, create_model
+from ftbench.models.methods import apply_method, count_parameters, set_train_mode
+from ftbench.provenance import environment
+
+SUMMARY = "summary.json"
+
+
+def run_dir(results_dir: Path, spec: RunSpec) -> Path:
+    return Path(results_dir) / "runs" / spec.table / spec.run_id
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise UserError(f"device '{name}' requested but CUDA is not available here; "
+                        "set device=cpu (or device=auto)")
+    return torch.device(name)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.backends.cudnn.benchmark = False
+
+
+def make_optimizer(cfg, params):
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum,
+                               weight_decay=cfg.weight_decay)
+    return torch.optim.RMSprop(params, lr=cfg.lr, momentum=cfg.momentum,
+                               weight_decay=cfg.weight_decay)
+
+
+def make_scheduler(cfg, optimizer, total_steps: int, steps_per_epoch: int):
+    """Per-optimizer-step schedule: optional linear warm-up, then cosine/linear/constant decay."""
+    sched = torch.optim.lr_scheduler
+    if cfg.schedule == "onecycle":
+        return sched.OneCycleLR(optimizer, max_lr=cfg.lr, total_steps=total_steps)
+    warmup = min(int(cfg.warmup_epochs * steps_per_epoch), total_steps - 1)
+    rest = total_steps - warmup
+    main = {
+        "cosine": lambda: sched.CosineAnnealingLR(optimizer, T_max=rest),
+        "linear": lambda: sched.LinearLR(optimizer, 1.0, 0.0, total_iters=rest),
+        "constant": lambda: sched.ConstantLR(optimizer, factor=1.0, total_iters=0),
+    }[cfg.schedule]()
+    if not warmup:
+        return main
+    ramp = sched.LinearLR(optimizer, start_factor=1.0 / warmup, end_factor=1.0,
+                          total_iters=warmup)
+    return sched.SequentialLR(optimizer, [ramp, main], milestones=[warmup])
+
+
+@torch.no_grad()
+def evaluate(model, batches: Batches, autocast, desc: str) -> tuple[np.ndarray, np.ndarray, float]:
+    """(labels, softmax probabilities, mean loss) over a split, in order."""
+    model.eval()
+    labels, probs, loss_sum = [], [], 0.0
+    for x, y in tqdm(batches, desc=desc, leave=False, disable=None):
+        with autocast():
+            logits = model(x)
+        logits = logits.float()
+        loss_sum += nn.functional.cross_entropy(logits, y, reduction="sum").item()
+        labels.append(y.cpu())
+        probs.append(logits.softmax(1).cpu())
+    y_all = torch.cat(labels).numpy()
+    return y_all, torch.cat(probs).numpy(), loss_sum / len(y_all)
+
+
+def train(spec: RunSpec, results_dir: Path, log=print) -> dict:
+    cfg, tcfg = spec.config, spec.config.train
+    out = run_dir(results_dir, spec)
+    started = datetime.now(UTC)
+    wall0 = time.perf_counter()
+    device = resolve_device(cfg.device)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    seed_everything(cfg.seed)
+
+    # data and model
+    data = load_splits(cfg.data)
+    model = create_model(cfg.model, data.num_classes, cfg.data.channels, results_dir)
+    data_cfg = resolve_data_config({}, model=model)
+    model = apply_method(model, cfg.method).to(device)
+    trainable, total = count_parameters(model)
+    transform = DeviceTransform(cfg.data.image_size, cfg.data.channels, data_cfg["mean"],
+                                data_cfg["std"], tuple(cfg.data.augment))
+    train_batches = Batches(data.train, tcfg.batch_size, transform, device, train=True,
+                            seed=cfg.seed)
+    val_batches = Batches(data.val, tcfg.eval_batch_size, transform, device, train=False)
+    test_batches = Batches(data.test, tcfg.eval_batch_size, transform, device, train=False)
+
+    # optimisation
+    params = [p for p in model.parameters() if p.requires_grad]
+    steps_per_epoch = math.ceil(len(train_batches) / tcfg.accum_steps)
+    optimizer = make_optimizer(tcfg, params)
+    scheduler = make_scheduler(tcfg, optimizer, tcfg.epochs * steps_per_epoch, steps_per_epoch)
+    criterion = nn.CrossEntropyLoss(label_smoothing=tcfg.label_smoothing)
+    use_bf16 = tcfg.precision == "bf16" or (tcfg.precision == "auto" and device.type == "cuda")
+
+    def autocast():
+        return torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16)
+
+    def sync():
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+
+    # Only trainable weights and buffers (BatchNorm statistics) can change: keep just those.
+    changing = {n for n, p in model.named_parameters() if p.requires_grad}
+    changing |= {n for n, _ in model.named_buffers()}
+
+    def snapshot():
+        return {k: v.detach().clone() for k, v in model.state_dict().items() if k in changing}
+
+    log(f"[{spec.key}] {data.display}: {len(data.train)}/{len(data.val)}/{len(data.test)} "
+        f"train/val/test; {cfg.model.label or cfg.model.name} {cfg.method.name}: "
+        f"{trainable:,} of {total:,} parameters train; {device}")
+    reset_peak_memory(device)
+    history, best_state, best_acc, best_epoch = [], snapshot(), -1.0, 0
+    train_time, status = 0.0, "ok"
+    for epoch in range(1, tcfg.epochs + 1):
+        sync()
+        t0 = time.perf_counter()
+        set_train_mode(model)
+        loss_sum, correct, seen = 0.0, 0, 0
+        bar = tqdm(train_batches, desc=f"epoch {epoch}/{tcfg.epochs}", leave=False, disable=None)
+        for step, (x, y) in enumerate(bar):
+            with autocast():
+                logits = model(x)
+                loss = criterion(logits.float(), y)
+            if not torch.isfinite(loss):
+                status = "diverged"
+                break
+            (loss / tcfg.accum_steps).backward()
+            if (step + 1) % tcfg.accum_steps == 0 or step + 1 == len(train_batches):
+                if tcfg.grad_clip and tcfg.grad_clip_mode == "norm":
+                    nn.utils.clip_grad_norm_(params, tcfg.grad_clip)
+                elif tcfg.grad_clip:
+                    nn.utils.clip_grad_value_(params, tcfg.grad_clip)
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+                scheduler.step()
+            loss_sum += loss.item() * len(y)
+            correct += (logits.argmax(1) == y).sum().item()
+            seen += len(y)
+        sync()
+        epoch_time = time.perf_counter() - t0
+        train_time += epoch_time
+        if status != "ok":
+            log(f"[{spec.key}] loss is not finite at epoch {epoch}: run diverged")
+            break
+        y_val, p_val, val_loss = evaluate(model, val_batches, autocast, "validate")
+        val_acc = float((p_val.argmax(1) == y_val).mean())
+        history.append({"epoch": epoch, "train_loss": loss_sum / seen,
+                        "train_accuracy": correct / seen, "val_loss": val_loss,
+                        "val_accuracy": val_acc, "lr": optimizer.param_groups[0]["lr"],
+                        "epoch_time_s": epoch_time})
+        if val_acc > best_acc:
+            best_acc, best_epoch, best_state = val_acc, epoch, snapshot()
+        log(f"[{spec.key}] epoch {epoch}/{tcfg.epochs}: train loss {loss_sum / seen:.4f}, "
+            f"val acc {val_acc:.4f} ({epoch_time:.1f}s)")
+        atomic.write_text(out / "epochs.jsonl", "".join(
+            json.dumps(h, sort_keys=True) + "\n" for h in history))
+
+    # final report: best-by-validation weights, test split evaluated once
+    model.load_state_dict(best_state, strict=False)
+    y_test, p_test, test_loss = evaluate(model, test_batches, autocast, "test")
+    metrics = classification_metrics(y_test, p_test, data.num_classes)
+    metrics["loss"] = test_loss
+    peak_mib, peak_kind = peak_memory(device)
+    if cfg.save_backbone:
+        base = model.get_base_model() if hasattr(model, "get_base_model") else model
+        state = backbone_state(base)
+        atomic.write_atomic(out / BACKBONE_FILE, lambda tmp: torch.save(state, tmp))
+    atomic.write_atomic(out / "predictions.npz", lambda tmp: np.savez_compressed(
+        tmp, y_true=y_test.astype(np.int16), y_pred=p_test.argmax(1).astype(np.int16)))
+    epochs_run = max(len(history), 1)
+    summary = {
+        "table": spec.table, "run_id": spec.run_id, "axes": spec.axes, "status": status,
+        "config": cfg.to_dict(), "config_hash": cfg.hash(),
+        "dataset": {"name": data.name, "display": data.display, "classes": data.num_classes,
+                    "train": len(data.train), "val": len(data.val), "test": len(data.test)},
+        "model": {"name": cfg.model.name, "label": cfg.model.label or cfg.model.name,
+                  "method": cfg.method.name},
+        "params": {"trainable": trainable, "total": total},
+        "test": metrics,
+        "best_epoch": best_epoch, "best_val_accuracy": best_acc,
+        "time": {"train_s": train_time, "per_epoch_s": train_time / epochs_run,
+                 "wall_s": time.perf_counter() - wall0},
+        "memory": {"peak_mib": peak_mib, "kind": peak_kind},
+        "env": environment(device),
+        "started": started.isoformat(timespec="seconds"),
+        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    atomic.write_json(out / SUMMARY, summary)  # last: its existence marks the run finished
+    log(f"[{spec.key}] test acc {metrics['accuracy']:.4f}, macro-F1 {metrics['macro_f1']:.4f}, "
+        f"AUC {metrics['macro_auc']:.4f} (best epoch {best_epoch}; {train_time:.1f}s training)")
+    return summary

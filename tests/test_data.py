@@ -1,0 +1,77 @@
+"""Embedded datasets, splits and the on-device transform."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from ftbench.config import DataConfig
+from ftbench.data import synthetic
+from ftbench.data.pipeline import Batches, DeviceTransform, random_crop
+from ftbench.data.registry import load_splits
+from ftbench.errors import UserError
+
+
+@pytest.mark.parametrize("fn, channels", [(synthetic.shapes, 3), (synthetic.fashion, 1),
+                                          (synthetic.objects, 3)])
+def test_synthetic_sets_are_deterministic_and_balanced(fn, channels):
+    x1, y1, names = fn(200, seed=7)
+    x2, y2, _ = fn(200, seed=7)
+    x3, _, _ = fn(200, seed=8)
+    assert x1.dtype == np.uint8 and x1.shape == (200, channels, 32, 32)
+    assert np.array_equal(x1, x2) and np.array_equal(y1, y2)
+    assert not np.array_equal(x1, x3)
+    assert len(names) == 10 and np.bincount(y1).tolist() == [20] * 10
+    assert x1.std() > 20  # not blank
+
+
+def test_digits_splits_are_stratified_fixed_and_cover_the_data():
+    cfg = DataConfig(name="digits", val_fraction=0.1, split_seed=0)
+    a, b = load_splits(cfg), load_splits(cfg)
+    assert len(a.train) + len(a.val) + len(a.test) == 1797
+    assert len(a.test) == 450 and a.num_classes == 10
+    assert torch.equal(a.val.y, b.val.y) and torch.equal(a.test.x, b.test.x)
+    counts = torch.bincount(a.test.y, minlength=10)
+    assert counts.min() >= 43 and counts.max() <= 47  # stratified: ~45 of each digit
+    other = load_splits(DataConfig(name="digits", split_seed=1))
+    assert not torch.equal(a.val.y, other.val.y)
+
+
+def test_train_limit_subsamples_train_only():
+    full = load_splits(DataConfig(name="synth-fashion"))
+    small = load_splits(DataConfig(name="synth-fashion", train_limit=300))
+    assert len(small.train) == 300
+    assert torch.equal(full.test.x, small.test.x) and torch.equal(full.val.y, small.val.y)
+
+
+def test_missing_real_dataset_is_one_clear_line(tmp_path):
+    with pytest.raises(UserError, match=r"dataset MNIST not found under .*make data"):
+        load_splits(DataConfig(name="mnist"), root=tmp_path)
+
+
+def test_transform_gives_three_normalised_channels_at_model_size():
+    t = DeviceTransform(24, 3, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
+    x = torch.full((2, 1, 8, 8), 255, dtype=torch.uint8)
+    out = t(x, train=False, gen=None)
+    assert out.shape == (2, 3, 24, 24)
+    torch.testing.assert_close(out, torch.ones_like(out))
+
+
+def test_random_crop_equals_a_per_sample_crop_of_the_padded_image():
+    x = torch.randn(5, 3, 8, 8)
+    gen = torch.Generator().manual_seed(0)
+    out = random_crop(x, pad=2, gen=gen)
+    dy, dx = torch.randint(0, 5, (2, 5), generator=torch.Generator().manual_seed(0))
+    padded = torch.nn.functional.pad(x, (2, 2, 2, 2))
+    for i in range(5):
+        assert torch.equal(out[i], padded[i, :, dy[i]:dy[i] + 8, dx[i]:dx[i] + 8])
+
+
+def test_batches_cover_the_split_once_and_shuffle_reproducibly():
+    split = load_splits(DataConfig(name="digits")).val
+    t = DeviceTransform(8, 1, (0.0,), (1.0,), ("flip",))
+    order = lambda seed: torch.cat([y for _, y in Batches(split, 32, t, torch.device("cpu"),  # noqa: E731
+                                                            train=True, seed=seed)])
+    assert sorted(order(0).tolist()) == sorted(split.y.tolist())
+    assert torch.equal(order(0), order(0)) and not torch.equal(order(0), order(1))

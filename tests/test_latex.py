@@ -1,0 +1,23 @@
+"""LaTeX rendering: every string from data is escaped; numbers are formatted one way."""
+
+from __future__ import annotations
+
+from ftbench.report.latex import Tex, count, environment, escape, macro_key, mean_std, pct
+
+
+def test_escape_covers_every_special_character():
+    assert escape(r"a&b%c$d#e_f{g}h~i^j\k") == (
+        r"a\&b\%c\$d\#e\_f\{g\}h\textasciitilde{}i\textasciicircum{}j\textbackslash{}k")
+
+
+def test_template_variables_are_escaped_unless_marked_tex():
+    t = environment().from_string(r"\VAR{name} & \VAR{value}")
+    assert t.render(name="R&D_50%", value=Tex(r"$\pm$")) == r"R\&D\_50\% & $\pm$"
+
+
+def test_number_formats():
+    assert pct(0.93125) == "93.1"
+    assert count(1257317) == "1{,}257{,}317"
+    assert mean_std([0.9]) == "90.0"
+    assert mean_std([0.9, 0.8]) == r"85.0$\pm$7.1"
+    assert macro_key("t", "cifar_10", "acc") == "t/cifar-10/acc"
