@@ -29,6 +29,8 @@ GENERATED := $(GENERATED_ROOT)/$(PROFILE)
 PLAN_MK := $(RUN_ROOT)/plan.mk
 PDF := $(BUILD_ROOT)/$(PROFILE)/paper.pdf
 PAPER_SRC := paper/main.tex paper/references.bib
+# Re-render (never retrain) when the rendering code or templates change.
+RENDER_SRC := $(wildcard code/ftbench/report/*.py code/ftbench/templates/*.j2)
 LATEXMK = cd paper && latexmk -pdf -silent -interaction=nonstopmode -halt-on-error \
 	-file-line-error -jobname=paper -outdir=$(abspath $(BUILD_ROOT)/$(PROFILE)) \
 	-usepretex='\def\ftbgen{$(abspath $(GENERATED))}' main.tex
@@ -61,13 +63,13 @@ ifneq ($(NEEDS_PLAN),)
 -include $(PLAN_MK)
 endif
 
-$(PLAN_MK): $(wildcard $(CONFIGS)/*.yaml) $(CONFIGS)/profiles/$(PROFILE).yaml code/ftbench/config.py | $(VENV)
+$(PLAN_MK): $(wildcard $(CONFIGS)/*.yaml) $(CONFIGS)/profiles/$(PROFILE).yaml code/ftbench/config.py code/ftbench/plan.py | $(VENV)
 	$(FTBENCH) plan --make $@ $(OPTS) $(OVERRIDES)
 
 plan: | $(VENV) ## list the runs of PROFILE with their settings
 	$(FTBENCH) plan $(OPTS)
 
-$(GENERATED)/profile.tex: $(CSVS)
+$(GENERATED)/profile.tex: $(CSVS) $(RENDER_SRC)
 	$(FTBENCH) render --summary $(OPTS)
 
 $(PDF): $(RENDERED) $(GENERATED)/profile.tex $(PAPER_SRC)

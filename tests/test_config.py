@@ -87,7 +87,8 @@ def _edit(path, fn):
 
 @pytest.mark.parametrize("edit, message", [
     (lambda d: d["base"]["train"].update(eopchs=3), "unknown key 'train.eopchs'"),
-    (lambda d: d["axes"]["variant"]["values"]["vit-lora"]["model"].update(name="vit_bsae_patch16_224"),
+    (lambda d: d["axes"]["variant"]["values"]["vit-lora"]["model"].update(
+        name="vit_bsae_patch16_224"),
      "unknown model 'vit_bsae_patch16_224'"),
     (lambda d: d["axes"]["variant"]["values"]["vit-lora"]["method"].update(r=-1),
      "method.r must be at least 1"),

@@ -266,7 +266,8 @@ def validate(cfg: RunConfig, where: str) -> RunConfig:
     if t.lr <= 0:
         raise UserError(f"{where}: train.lr must be positive (got {t.lr}); set e.g. train.lr=1e-3")
     if not 0 <= t.label_smoothing < 1:
-        raise UserError(f"{where}: train.label_smoothing must be in [0, 1) (got {t.label_smoothing})")
+        raise UserError(
+            f"{where}: train.label_smoothing must be in [0, 1) (got {t.label_smoothing})")
     if not 0 < d.val_fraction < 1:
         raise UserError(f"{where}: data.val_fraction must be in (0, 1) (got {d.val_fraction})")
     if d.channels not in (1, 3):
@@ -274,10 +275,10 @@ def validate(cfg: RunConfig, where: str) -> RunConfig:
     if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", cfg.device):
         raise UserError(f"{where}: device must be auto, cpu, cuda or cuda:N (got '{cfg.device}')")
     p = cfg.model.pretrained
-    if not (p in ("none", "timm") or re.fullmatch(r"run:[\w.-]+/[\w.-]+", p) or p.startswith("file:")):
-        raise UserError(
-            f"{where}: model.pretrained '{p}' is not none, timm, run:<table>/<run-id> or file:<path>"
-        )
+    run_ref = re.fullmatch(r"run:[\w.-]+/[\w.-]+", p)
+    if not (p in ("none", "timm") or run_ref or p.startswith("file:")):
+        raise UserError(f"{where}: model.pretrained '{p}' is not none, timm, "
+                        "run:<table>/<run-id> or file:<path>")
     return cfg
 
 

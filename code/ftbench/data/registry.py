@@ -140,6 +140,7 @@ def load_splits(cfg, root: Path | None = None) -> Splits:
 
     def split(xy) -> Split:
         x, y = xy
-        return Split(torch.from_numpy(np.ascontiguousarray(x)), torch.as_tensor(y, dtype=torch.long))
+        x = torch.from_numpy(np.ascontiguousarray(x))
+        return Split(x, torch.as_tensor(y, dtype=torch.long))
 
     return Splits(cfg.name, spec.display, raw["classes"], split(train), split(val), split(test))

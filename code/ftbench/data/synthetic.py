@@ -63,11 +63,14 @@ def _garments():
         "coat": lambda x, y: (body(x, y) | long_(x, y)) & ~((abs(x) < 0.05) & (y > -0.4)),
         "sandal": lambda x, y: (abs(x) < 0.8)
         & ((abs(y - 0.55) < 0.1) | (abs(y + 0.1) < 0.07) | (abs(y - 0.25) < 0.07)),
-        "shirt": lambda x, y: (body(x, y) | short(x, y)) & ~((abs(x) < 0.25 - (y + 0.65)) & (y < -0.4)),
-        "sneaker": lambda x, y: _box(x, y, -0.8, 0.8, 0.1, 0.55) | (((x + 0.4) ** 2 + (y - 0.1) ** 2) < 0.4**2),
+        "shirt": lambda x, y: (body(x, y) | short(x, y))
+        & ~((abs(x) < 0.25 - (y + 0.65)) & (y < -0.4)),
+        "sneaker": lambda x, y: _box(x, y, -0.8, 0.8, 0.1, 0.55)
+        | (((x + 0.4) ** 2 + (y - 0.1) ** 2) < 0.4**2),
         "bag": lambda x, y: _box(x, y, -0.7, 0.7, -0.2, 0.75)
         | ((abs(np.hypot(x, y + 0.2) - 0.45) < 0.08) & (y < -0.2)),
-        "ankle-boot": lambda x, y: _box(x, y, -0.65, 0.0, -0.75, 0.6) | _box(x, y, -0.65, 0.75, 0.2, 0.6),
+        "ankle-boot": lambda x, y: _box(x, y, -0.65, 0.0, -0.75, 0.6)
+        | _box(x, y, -0.65, 0.75, 0.2, 0.6),
     }
 
 

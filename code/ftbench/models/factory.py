@@ -41,7 +41,8 @@ def load_backbone(model: nn.Module, path: Path) -> None:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # truncated or foreign file: say which, not a traceback
-        raise UserError(f"cannot read pretrained weights {path}: {exc.__class__.__name__}") from None
+        what = exc.__class__.__name__
+        raise UserError(f"cannot read pretrained weights {path}: {what}") from None
     prefix = classifier_prefix(model) + "."
     state = {k: v for k, v in state.items() if not k.startswith(prefix)}
     result = model.load_state_dict(state, strict=False)
