@@ -90,6 +90,15 @@ def _to_uint8(img):
     return np.clip(np.rint(img * 255), 0, 255).astype(np.uint8)
 
 
+def _masks(shape_fns, y, gx, gy):
+    """Sample i gets the mask of shape_fns[y[i]] drawn on its own coordinates."""
+    mask = np.zeros(gx.shape, bool)
+    for k, fn in enumerate(shape_fns):
+        idx = y == k
+        mask[idx] = fn(gx[idx], gy[idx])
+    return mask
+
+
 def _balanced_labels(rng, n: int, k: int):
     return rng.permutation(np.arange(n) % k)
 
@@ -100,10 +109,7 @@ def shapes(n: int, seed: int):
     names = list(GEOMETRIC)
     y = _balanced_labels(rng, n, len(names))
     gx, gy = _grid(n, rng, rotate=True, shift=0.2, scale=(0.6, 0.95), aspect=0.2)
-    mask = np.zeros((n, SIZE, SIZE), bool)
-    for k, name in enumerate(names):
-        idx = y == k
-        mask[idx] = GEOMETRIC[name](gx[idx], gy[idx])
+    mask = _masks([GEOMETRIC[name] for name in names], y, gx, gy)
     bg = _colours(rng, n)
     fg = _contrasting(rng, bg)
     bg2 = (bg + rng.uniform(-0.15, 0.15, bg.shape).astype(np.float32)).clip(0, 1)
@@ -120,10 +126,7 @@ def fashion(n: int, seed: int):
     names = list(GARMENTS)
     y = _balanced_labels(rng, n, len(names))
     gx, gy = _grid(n, rng, rotate=False, shift=0.08, scale=(0.75, 0.95), aspect=0.12)
-    mask = np.zeros((n, SIZE, SIZE), bool)
-    for k, name in enumerate(names):
-        idx = y == k
-        mask[idx] = GARMENTS[name](gx[idx], gy[idx])
+    mask = _masks([GARMENTS[name] for name in names], y, gx, gy)
     tone = rng.uniform(0.35, 1.0, (n, 1, 1)).astype(np.float32)
     freq = rng.uniform(3, 9, (n, 1, 1)).astype(np.float32)
     texture = 1 - 0.25 * rng.uniform(0, 1, (n, 1, 1)) * (np.sin(freq * np.pi * gy) > 0)
@@ -139,10 +142,7 @@ def objects(n: int, seed: int):
     names = [f"{s}-{t}" for s in shape_names for t in ("stripes", "checks")]
     y = _balanced_labels(rng, n, len(names))
     gx, gy = _grid(n, rng, rotate=True, shift=0.3, scale=(0.5, 0.9), aspect=0.2)
-    mask = np.zeros((n, SIZE, SIZE), bool)
-    for k in range(len(shape_names)):
-        idx = (y // 2) == k
-        mask[idx] = GEOMETRIC[shape_names[k]](gx[idx], gy[idx])
+    mask = _masks([GEOMETRIC[name] for name in shape_names], y // 2, gx, gy)
     period = rng.uniform(2.5, 4.5, (n, 1, 1)).astype(np.float32)
     stripes = np.sin(period * np.pi * gx) > 0
     checks = (np.sin(period * np.pi * gx) > 0) ^ (np.sin(period * np.pi * gy) > 0)
