@@ -19,6 +19,12 @@ BUILD_ROOT ?= paper/build
 LAUNCH ?=
 OVERRIDES ?=
 PYTHON ?= python3
+# Runs at once: every core for the CPU-only tiny profile (one torch thread each), one otherwise
+# (one GPU). `make JOBS=1` serialises; `make -j N` is the same as JOBS=N.
+NPROC := $(shell nproc 2>/dev/null || echo 1)
+JOBS ?= $(if $(filter tiny,$(PROFILE)),$(NPROC),1)
+MAKEFLAGS += -j$(JOBS)
+export OMP_NUM_THREADS ?= $(shell echo $$(( $(NPROC) / $(JOBS) > 0 ? $(NPROC) / $(JOBS) : 1 )))
 
 VENV := .venv/.installed
 PY := .venv/bin/python
@@ -45,7 +51,7 @@ help: ## list the targets and the variables that steer them
 		awk 'BEGIN {FS = ":.*## "}; {printf "  make %-15s %s\n", $$1, $$2}'
 	@echo "  make <table>       one table's runs, CSV, LaTeX and figures (tables: ls $(CONFIGS))"
 	@echo "variables: PROFILE=tiny|quick|paper (default tiny), LAUNCH='srun ...' prefixes each run,"
-	@echo "           DATA_DIR=where real datasets live; make -j N runs N runs at once;"
+	@echo "           DATA_DIR=where real datasets live; JOBS=N runs N runs at once (tiny: all cores);"
 	@echo "           OVERRIDES='train.epochs=1 ...' applies key=value overrides to every run"
 
 # The environment: created on first use, re-installed when pyproject.toml changes.

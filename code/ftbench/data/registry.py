@@ -69,10 +69,10 @@ def _digits(_root: Path) -> dict:
     return {"train": (x, d.target), "classes": [str(c) for c in d.target_names]}
 
 
-def _synthetic(fn, n_train: int, n_test: int, seed: int):
+def _synthetic(fn, n_train: int, n_test: int, seed: int, **kwargs):
     def load(_root: Path) -> dict:
-        x_tr, y_tr, names = fn(n_train, seed)
-        x_te, y_te, _ = fn(n_test, seed + 1)
+        x_tr, y_tr, names = fn(n_train, seed, **kwargs)
+        x_te, y_te, _ = fn(n_test, seed + 1, **kwargs)
         return {"train": (x_tr, y_tr), "test": (x_te, y_te), "classes": names}
 
     return load
@@ -109,6 +109,9 @@ DATASETS: dict[str, DatasetSpec] = {
                                  _synthetic(synthetic.fashion, 2000, 600, seed=2000)),
     "synth-objects": DatasetSpec("Synthetic objects (CIFAR-10 stand-in)", True,
                                  _synthetic(synthetic.objects, 2000, 600, seed=3000)),
+    "synth-objects-20": DatasetSpec("Synthetic objects, 20 classes (CIFAR-100 stand-in)", True,
+                                    _synthetic(synthetic.objects, 3000, 800, seed=4000,
+                                               shapes=10)),
     "mnist": DatasetSpec("MNIST", False, _torchvision("MNIST")),
     "fashion-mnist": DatasetSpec("Fashion-MNIST", False, _torchvision("FashionMNIST")),
     "cifar10": DatasetSpec("CIFAR-10", False, _torchvision("CIFAR10")),

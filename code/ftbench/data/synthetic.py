@@ -135,29 +135,33 @@ def fashion(n: int, seed: int):
     return _to_uint8(img[:, None]), y.astype(np.int64), names
 
 
-def objects(n: int, seed: int):
-    """synth-objects: 5 shapes x 2 textures (stripes or checks), rotated, in colour clutter."""
+def objects(n: int, seed: int, shapes: int = 5):
+    """synth-objects: `shapes` shapes x 2 textures (stripes or checks), rotated, in clutter.
+
+    The texture modulates the brightness of one colour that contrasts with the background, so
+    the outline stays visible; clutter blobs share the background's hue.
+    """
     rng = np.random.default_rng(seed)
-    shape_names = ["disk", "square", "triangle", "plus", "hexagon"]
+    shape_names = ["disk", "square", "triangle", "plus", "hexagon", "ring", "diamond",
+                   "crescent", "bars", "star"][:shapes]
     names = [f"{s}-{t}" for s in shape_names for t in ("stripes", "checks")]
     y = _balanced_labels(rng, n, len(names))
-    gx, gy = _grid(n, rng, rotate=True, shift=0.3, scale=(0.5, 0.9), aspect=0.2)
+    gx, gy = _grid(n, rng, rotate=True, shift=0.2, scale=(0.6, 0.95), aspect=0.2)
     mask = _masks([GEOMETRIC[name] for name in shape_names], y // 2, gx, gy)
-    period = rng.uniform(2.5, 4.5, (n, 1, 1)).astype(np.float32)
+    period = rng.uniform(2.0, 3.5, (n, 1, 1)).astype(np.float32)
     stripes = np.sin(period * np.pi * gx) > 0
     checks = (np.sin(period * np.pi * gx) > 0) ^ (np.sin(period * np.pi * gy) > 0)
     pattern = np.where((y % 2 == 0)[:, None, None], stripes, checks)
     bg = _colours(rng, n, 0.2, 0.8)
-    fg1 = _contrasting(rng, bg)
-    fg2 = _contrasting(rng, fg1, 0.25, 0.5)
-    obj = np.where(pattern[:, None], fg1, fg2)
+    fg = _contrasting(rng, bg)
+    obj = fg * np.where(pattern[:, None], 1.0, 0.45).astype(np.float32)
     # Clutter: distractor blobs near the background colour, behind the object.
     background = bg * np.ones((1, 1, SIZE, SIZE), np.float32)
     for _ in range(3):
         bx, by = _grid(n, rng, rotate=True, shift=0.9, scale=(0.2, 0.45), aspect=0.5)
         blob = (bx**2 + by**2 < 1)[:, None]
-        shade = (bg + rng.uniform(-0.2, 0.2, bg.shape).astype(np.float32)).clip(0, 1)
+        shade = (bg + rng.uniform(-0.15, 0.15, bg.shape).astype(np.float32)).clip(0, 1)
         background = np.where(blob, shade, background)
     img = np.where(mask[:, None], obj, background)
-    img = img + rng.normal(0, 0.1, img.shape).astype(np.float32)
+    img = img + rng.normal(0, 0.06, img.shape).astype(np.float32)
     return _to_uint8(img), y.astype(np.int64), names

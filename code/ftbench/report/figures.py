@@ -18,6 +18,11 @@ STYLE = {
     "pdf.fonttype": 42, "savefig.bbox": "tight", "savefig.pad_inches": 0.02,
 }
 MARKERS = "osD^vP*X"
+
+
+def _title(name: str) -> str:
+    """Panel titles on two lines: 'Digits (8x8, MNIST stand-in)' -> name, then the note."""
+    return name.replace(" (", "\n(", 1)
 WIDTH = 6.5  # inches: the text width of the paper
 
 
@@ -28,13 +33,29 @@ def save(fig, path: Path) -> None:
     plt.close(fig)
 
 
-def accuracy_vs_params(points: list[dict], path: Path) -> None:
-    """points: {dataset, label, trainable, accuracy (0-1), err (0-1 or 0)}."""
+def pareto_front(points: list[dict]) -> list[dict]:
+    """Points no other point beats with at most as many trainable parameters, by parameters."""
+    front, best = [], -1.0
+    for p in sorted(points, key=lambda p: (p["trainable"], -p["accuracy"])):
+        if p["accuracy"] > best:
+            front.append(p)
+            best = p["accuracy"]
+    return front
+
+
+def accuracy_vs_params(points: list[dict], path: Path, pareto: bool = False) -> None:
+    """points: {dataset, label, trainable, accuracy (0-1), err (0-1 or 0)}; `pareto` joins
+    each dataset's Pareto-optimal points (most accurate for their parameter budget)."""
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(WIDTH / 2, 2.3))
         datasets = list(dict.fromkeys(p["dataset"] for p in points))
         labels = list(dict.fromkeys(p["label"] for p in points))
         colours = plt.get_cmap("tab10").colors
+        if pareto:
+            for i, d in enumerate(datasets):
+                front = pareto_front([p for p in points if p["dataset"] == d])
+                ax.step([p["trainable"] for p in front], [100 * p["accuracy"] for p in front],
+                        where="post", color=colours[i % 10], lw=0.8, alpha=0.6)
         for p in points:
             ax.errorbar(p["trainable"], 100 * p["accuracy"], yerr=100 * p["err"] or None,
                         marker=MARKERS[labels.index(p["label"]) % len(MARKERS)], ms=5,
@@ -61,7 +82,7 @@ def learning_curves(panels: dict[str, dict[str, list[dict]]], path: Path) -> Non
                 style = dict(marker=MARKERS[i % len(MARKERS)], ms=3, label=label)
                 axes[0, j].plot(epochs, [100 * h["val_accuracy"] for h in hist], **style)
                 axes[1, j].plot(epochs, [h["train_loss"] for h in hist], **style)
-            axes[0, j].set_title(dataset)
+            axes[0, j].set_title(_title(dataset))
             axes[1, j].set_xlabel("epoch")
         axes[0, 0].set_ylabel("validation accuracy (%)")
         axes[1, 0].set_ylabel("training loss")
@@ -69,4 +90,31 @@ def learning_curves(panels: dict[str, dict[str, list[dict]]], path: Path) -> Non
         fig.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False,
                    bbox_to_anchor=(0.5, -0.04))
         fig.tight_layout(rect=(0, 0.05, 1, 1))
+        save(fig, path)
+
+
+def confusion_matrices(panels: dict[str, dict[str, list[list[int]]]], path: Path) -> None:
+    """panels: dataset -> {label -> confusion matrix}; rows normalised to recall."""
+    import numpy as np
+
+    with plt.rc_context(STYLE | {"axes.grid": False}):
+        datasets = list(panels)
+        labels = list(dict.fromkeys(lab for p in panels.values() for lab in p))
+        fig, axes = plt.subplots(len(labels), len(datasets), squeeze=False,
+                                 figsize=(WIDTH, 1.9 * len(labels) + 0.3))
+        for j, d in enumerate(datasets):
+            for i, lab in enumerate(labels):
+                ax = axes[i, j]
+                cm = np.asarray(panels[d].get(lab, [[0]]), dtype=float)
+                recall = cm / np.maximum(cm.sum(1, keepdims=True), 1)
+                image = ax.imshow(recall, vmin=0, vmax=1, cmap="Blues")
+                ax.set_xticks([])
+                ax.set_yticks([])
+                if i == 0:
+                    ax.set_title(_title(d))
+                if j == 0:
+                    ax.set_ylabel(f"{lab}\ntrue class")
+                if i == len(labels) - 1:
+                    ax.set_xlabel("predicted class")
+        fig.colorbar(image, ax=axes, shrink=0.6, label="fraction of the true class")
         save(fig, path)

@@ -14,7 +14,7 @@ from pathlib import Path
 from ftbench import atomic
 from ftbench.config import Experiment
 from ftbench.report import figures
-from ftbench.report.aggregate import read_csv
+from ftbench.report.aggregate import read_csv, read_summary
 from ftbench.report.latex import Tex, count, environment, escape, macro_key, mean_std, num, pct
 from ftbench.train import run_dir
 
@@ -93,6 +93,13 @@ def render_table(experiment: Experiment, results: Path, generated: Path) -> None
             m[macro_key(name, axis, v, "mean-acc")] = pct(_mean(r["accuracy"] for r in sel))
             m[macro_key(name, axis, v, "label")] = escape(
                 sel[0]["dataset_display"] if axis == "dataset" else sel[0]["model_label"])
+    if len(axes) > 2:
+        # each combination of the other axes, averaged over the first (the datasets)
+        combos: dict[tuple, list[dict]] = {}
+        for r in rows:
+            combos.setdefault(tuple(r[f"axis_{a}"] for a in axes[1:]), []).append(r)
+        for combo, sel in combos.items():
+            m[macro_key(name, "mean", *combo, "acc")] = pct(_mean(r["accuracy"] for r in sel))
     if "dataset" in axes and len(axes) > 1:
         # which configuration wins on each dataset, for the prose
         for d in dict.fromkeys(r["axis_dataset"] for r in rows):
@@ -108,18 +115,26 @@ def render_table(experiment: Experiment, results: Path, generated: Path) -> None
                             seeds=len(seeds), first_axis=axes[0] if axes else None)
 
     # figures
-    points = [{"dataset": g["dataset"], "label": g["label"], "trainable": g["trainable"],
-               "accuracy": _mean(g["accuracy"]), "err": _std(g["accuracy"])} for g in groups]
-    figures.accuracy_vs_params(points, out / "fig-acc-vs-params.pdf")
-    panels: dict[str, dict[str, list[dict]]] = defaultdict(dict)
+    points = [{"dataset": g["dataset"], "label": f"{g['label']}, {g['method']}",
+               "trainable": g["trainable"], "accuracy": _mean(g["accuracy"]),
+               "err": _std(g["accuracy"])} for g in groups]
+    figures.accuracy_vs_params(points, out / "fig-acc-vs-params.pdf",
+                               pareto=bool(experiment.report.get("pareto")))
+    curves: dict[str, dict[str, list[dict]]] = defaultdict(dict)
+    confusions: dict[str, dict[str, list]] = defaultdict(dict)
     for spec in experiment.runs:
         if spec.config.seed != int(seeds[0]):
             continue  # curves of the first seed; the table carries the spread
-        log = run_dir(results, spec) / "epochs.jsonl"
-        hist = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+        d = run_dir(results, spec)
         row = next(r for r in rows if r["run_id"] == spec.run_id)
-        panels[row["dataset_display"]][row["model_label"]] = hist
-    figures.learning_curves(dict(panels), out / "fig-curves.pdf")
+        log = d / "epochs.jsonl"
+        curves[row["dataset_display"]][row["model_label"]] = (
+            [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else [])
+        confusions[row["dataset_display"]][row["model_label"]] = read_summary(
+            d / "summary.json")["test"]["confusion_matrix"]
+    figures.learning_curves(dict(curves), out / "fig-curves.pdf")
+    if "confusion" in experiment.report.get("figures", []):
+        figures.confusion_matrices(dict(confusions), out / "fig-confusion.pdf")
 
     atomic.write_text(out / "macros.tex", _macros(m))
     atomic.write_text(out / "table.tex", table)  # last: Make's target for this table
