@@ -75,15 +75,28 @@ $(PLAN_MK): $(wildcard $(CONFIGS)/*.yaml) $(CONFIGS)/profiles/$(PROFILE).yaml co
 plan: | $(VENV) ## list the runs of PROFILE with their settings
 	$(FTBENCH) plan $(OPTS)
 
+# The params table: full-size parameter counts of the paper's configurations (no training).
+PARAMS_CSV := $(RUN_ROOT)/params.csv
+$(PARAMS_CSV): $(wildcard $(CONFIGS)/*.yaml) code/ftbench/report/params.py code/ftbench/models/methods.py | $(VENV)
+	$(FTBENCH) params $(OPTS)
+
+$(GENERATED)/params/table.tex: $(PARAMS_CSV) $(RENDER_SRC)
+	$(FTBENCH) render --params $(OPTS)
+
+.PHONY: params
+params: $(GENERATED)/params/table.tex ## the params table (full-size counts, no training)
+
 $(GENERATED)/profile.tex: $(CSVS) $(RENDER_SRC)
 	$(FTBENCH) render --summary $(OPTS)
 
-$(PDF): $(RENDERED) $(GENERATED)/profile.tex $(PAPER_SRC)
+$(PDF): $(RENDERED) $(GENERATED)/params/table.tex $(GENERATED)/profile.tex $(PAPER_SRC)
 	$(LATEXMK)
 
 paper: | $(VENV) ## render and build the PDF from existing results (trains nothing)
 	$(FTBENCH) aggregate --all $(OPTS)
 	$(FTBENCH) render --all $(OPTS)
+	test -f $(PARAMS_CSV) || $(FTBENCH) params $(OPTS)
+	$(FTBENCH) render --params $(OPTS)
 	$(FTBENCH) render --summary $(OPTS)
 	$(LATEXMK)
 	@echo "PDF: $(PDF)"

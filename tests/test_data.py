@@ -75,3 +75,27 @@ def test_batches_cover_the_split_once_and_shuffle_reproducibly():
                                                             train=True, seed=seed)])
     assert sorted(order(0).tolist()) == sorted(split.y.tolist())
     assert torch.equal(order(0), order(0)) and not torch.equal(order(0), order(1))
+
+
+def test_random_resized_crop_keeps_shape_and_full_box_is_identity():
+    from ftbench.data.pipeline import random_resized_crop
+
+    x = torch.rand(4, 3, 16, 16)
+    out = random_resized_crop(x, torch.Generator().manual_seed(0))
+    assert out.shape == x.shape and not torch.equal(out, x)
+    same = random_resized_crop(x, torch.Generator().manual_seed(0), scale=(1.0, 1.0),
+                               ratio=(1.0, 1.0))
+    torch.testing.assert_close(same, x, atol=1e-5, rtol=0)
+
+
+def test_val_and_test_can_be_carved_from_the_test_split():
+    a = load_splits(DataConfig(name="synth-fashion", val_from="test", val_fraction=0.7))
+    assert (len(a.train), len(a.val), len(a.test)) == (2000, 420, 180)  # 600 test -> 70/30
+
+
+def test_registry_class_counts_match_the_data():
+    from ftbench.data.registry import DATASETS
+
+    for name, spec in DATASETS.items():
+        if spec.embedded:
+            assert load_splits(DataConfig(name=name)).num_classes == spec.num_classes, name

@@ -21,3 +21,13 @@ def test_number_formats():
     assert mean_std([0.9]) == "90.0"
     assert mean_std([0.9, 0.8]) == r"85.0$\pm$7.1"
     assert macro_key("t", "cifar_10", "acc") == "t/cifar-10/acc"
+
+
+def test_pareto_front_keeps_only_undominated_points():
+    from ftbench.report.figures import pareto_front
+
+    pts = [{"trainable": 10, "accuracy": 0.5}, {"trainable": 100, "accuracy": 0.4},
+           {"trainable": 1000, "accuracy": 0.9}, {"trainable": 10, "accuracy": 0.3},
+           {"trainable": 50, "accuracy": 0.7}]
+    front = pareto_front(pts)
+    assert [(p["trainable"], p["accuracy"]) for p in front] == [(10, 0.5), (50, 0.7), (1000, 0.9)]

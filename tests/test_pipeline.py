@@ -35,6 +35,7 @@ def test_make_all_builds_a_pdf_whose_table_equals_the_csv(tmp_path):
                           text=True, check=True).stdout
     flat = re.sub(r"\s+", " ", text)
     assert "This is a miniature" in flat
+    assert "1,257,317" in flat  # the params table: seed 003's configuration at full size
     with open(tmp_path / "results" / "tiny" / "vit-lora-vs-cnn-head.csv") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == 9 and all(r["epochs"] == "1" for r in rows)

@@ -53,10 +53,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("table", nargs="?", help="experiment name (a file configs/<table>.yaml)")
     p.add_argument("--all", action="store_true", help="every table of the profile")
 
+    p = sub.add_parser("params", help="count parameters of every paper configuration at full "
+                       "size -> <results>/<profile>/params.csv")
+    _common(p)
+
     p = sub.add_parser("render", help="CSV -> LaTeX table, figures and number macros")
     _common(p)
     p.add_argument("table", nargs="?", help="experiment to render; omit with --summary")
     p.add_argument("--all", action="store_true", help="every table of the profile")
+    p.add_argument("--params", action="store_true", help="render the params table")
     p.add_argument("--summary", action="store_true",
                    help="render the profile-wide macros (hardware, compute) from all CSVs")
     return parser
@@ -84,6 +89,17 @@ def _dispatch(args) -> int:
         train(config.find_run(experiments, args.run), results)
         return 0
 
+    if args.command == "params":
+        from ftbench.report.params import write_params
+
+        paper = experiments if args.profile == "paper" else config.load_all(args.configs, "paper")
+        write_params(paper, results / "params.csv")
+        return 0
+    if args.command == "render" and args.params:
+        from ftbench.report import render
+
+        render.render_params(results, generated)
+        return 0
     by_name = {e.name: e for e in experiments if e.runs}
     if args.command == "render" and args.summary:
         from ftbench.report import render

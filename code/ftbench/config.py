@@ -33,7 +33,7 @@ OPTIMIZERS = ("adamw", "adam", "sgd", "rmsprop")
 SCHEDULES = ("cosine", "linear", "onecycle", "constant")
 PRECISIONS = ("auto", "bf16", "fp32")
 CLIP_MODES = ("norm", "value")
-AUGMENTATIONS = ("flip", "crop")
+AUGMENTATIONS = ("flip", "crop", "resized-crop")
 
 
 @dataclass
@@ -61,12 +61,15 @@ class MethodConfig:
 @dataclass
 class DataConfig:
     name: str = "digits"  # see ftbench.data.registry
+    label: str = ""  # how tables name it (default: the registry's name), e.g. a stand-in's role
     image_size: int = 32  # the model's input side; images are resized on the device
     channels: int = 3  # grayscale images are repeated to 3 channels for RGB backbones
     val_fraction: float = 0.1  # carved from train, stratified, where a dataset has no val split
+    val_from: str = "train"  # train | test: seed 003 carves val (70%) and test (30%) from test
     split_seed: int = 0  # fixed for every run, so all methods see the same split
     train_limit: int = 0  # use at most this many training images (0: all)
-    augment: list[str] = field(default_factory=list)  # flip, crop (random crop with padding)
+    # flip; crop (random crop with padding); resized-crop (random area 8-100%, ratio 3/4-4/3)
+    augment: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -245,6 +248,7 @@ def validate(cfg: RunConfig, where: str) -> RunConfig:
     for aug in d.augment:
         _choice(aug, AUGMENTATIONS, "data.augment", where)
     _choice(d.name, sorted(DATASETS), "data.name", where)
+    _choice(d.val_from, ("train", "test"), "data.val_from", where)
     check_model_name(cfg.model.name, where)
     if m.name == "lora":
         _at_least(m.r, 1, "method.r", where, 8)

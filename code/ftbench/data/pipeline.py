@@ -32,6 +32,8 @@ class DeviceTransform:
         if x.shape[-1] != self.image_size or x.shape[-2] != self.image_size:
             x = F.interpolate(x, size=(self.image_size, self.image_size), mode="bilinear",
                               align_corners=False, antialias=x.shape[-1] > self.image_size)
+        if train and "resized-crop" in self.augment:
+            x = random_resized_crop(x, gen=gen)
         if train and "crop" in self.augment:
             x = random_crop(x, pad=max(1, self.image_size // 8), gen=gen)
         if train and "flip" in self.augment:
@@ -51,6 +53,27 @@ def random_crop(x: torch.Tensor, pad: int, gen: torch.Generator | None) -> torch
     cols = (dx[:, None] + torch.arange(w, device=x.device))[:, None, :]  # n, 1, w
     batch = torch.arange(n, device=x.device)[:, None, None]
     return padded.permute(0, 2, 3, 1)[batch, rows, cols].permute(0, 3, 1, 2)
+
+
+def random_resized_crop(x: torch.Tensor, gen: torch.Generator | None,
+                        scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3)) -> torch.Tensor:
+    """Per-sample random-resized crop (torchvision's ranges), batched with one grid_sample.
+
+    Each sample gets a box of random area fraction and aspect ratio at a random position,
+    resampled bilinearly back to the input size. Boxes are clipped to fit the image.
+    """
+    n = len(x)
+    area = torch.empty(n).uniform_(*scale, generator=gen)
+    log_r = torch.empty(n).uniform_(math.log(ratio[0]), math.log(ratio[1]), generator=gen)
+    r = log_r.exp()
+    w = (area * r).sqrt().clamp(max=1.0)  # fractions of the side
+    h = (area / r).sqrt().clamp(max=1.0)
+    cx = (torch.rand(n, generator=gen) * 2 - 1) * (1 - w)  # centre in [-1, 1] coordinates
+    cy = (torch.rand(n, generator=gen) * 2 - 1) * (1 - h)
+    theta = torch.zeros(n, 2, 3)
+    theta[:, 0, 0], theta[:, 0, 2], theta[:, 1, 1], theta[:, 1, 2] = w, cx, h, cy
+    grid = F.affine_grid(theta.to(x.device), list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 
 class Batches:

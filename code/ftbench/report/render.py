@@ -140,6 +140,26 @@ def render_table(experiment: Experiment, results: Path, generated: Path) -> None
     atomic.write_text(out / "table.tex", table)  # last: Make's target for this table
 
 
+def render_params(results: Path, generated: Path) -> None:
+    rows = read_csv(Path(results) / "params.csv")
+    m = {}
+    for r in rows:
+        k = [r["table"], *r["variant"].split("/"), f"{r['classes']}-classes"]
+        m[macro_key("params", *k, "trainable")] = count(r["trainable_params"])
+        m[macro_key("params", *k, "total")] = count(r["total_params"])
+        m[macro_key("params", *k, "trainable-pct")] = num(
+            100 * int(r["trainable_params"]) / int(r["total_params"]), 2)
+        if r["lora_r"]:
+            r_, alpha = int(r["lora_r"]), float(r["lora_alpha"])
+            m[macro_key("params", *k, "lora-r")] = str(r_)
+            m[macro_key("params", *k, "lora-alpha")] = f"{alpha:g}"
+            m[macro_key("params", *k, "lora-scaling")] = f"{alpha / r_:g}"
+    table = environment().get_template("params_table.tex.j2").render(rows=rows)
+    out = Path(generated) / "params"
+    atomic.write_text(out / "macros.tex", _macros(m))
+    atomic.write_text(out / "table.tex", table)
+
+
 def render_summary(experiments: list[Experiment], profile: str, description: str,
                    results: Path, generated: Path) -> None:
     """Profile-wide macros: what produced the numbers, and the compute it took."""

@@ -1,0 +1,25 @@
+"""The params table: full-size counts from the paper configurations, each tensor once."""
+
+from __future__ import annotations
+
+from conftest import ROOT
+from ftbench import config
+from ftbench.report.params import count_all
+
+
+def test_seed_003_configuration_counts_1257317_trainable():
+    exps = [e for e in config.load_all(ROOT / "configs", "paper") if e.name == "vit-lora-food101"]
+    (row,) = count_all(exps)
+    assert (row["trainable_params"], row["total_params"]) == (1_257_317, 87_055_973)
+    assert (row["classes"], row["lora_r"], row["lora_alpha"]) == (101, 32, 16.0)
+
+
+def test_params_are_the_paper_models_in_every_profile():
+    tiny = [e for e in config.load_all(ROOT / "configs", "tiny") if e.name == "vit-lora-food101"]
+    assert tiny[0].runs[0].config.model.name == "vit_micro_patch4_32"  # tiny trains a micro model
+    # ...but `ftbench params` always counts the paper profile's configurations:
+    proc_rows = count_all([e for e in config.load_all(ROOT / "configs", "paper")
+                           if e.name == "vit-lora-vs-cnn-head"])
+    by_variant = {r["variant"]: r for r in proc_rows}
+    assert by_variant["vit-lora"]["trainable_params"] == 12 * 2 * 16 * (768 + 768) + 768 * 10 + 10
+    assert by_variant["resnet50-head"]["trainable_params"] == 2048 * 10 + 10
