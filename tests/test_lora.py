@@ -107,3 +107,21 @@ def test_seed_003_parameter_count_at_full_size():
     model = timm.create_model("vit_base_patch16_224", num_classes=101)
     model = apply_method(model, _lora(r=32, alpha=16, dropout=0.1))
     assert count_parameters(model) == (1_257_317, 87_055_973)
+
+
+def test_merge_report_times_both_and_predictions_agree():
+    from ftbench.data.pipeline import Batches, DeviceTransform
+    from ftbench.data.registry import Split
+    from ftbench.merge import merge_report
+
+    torch.manual_seed(0)
+    model = apply_method(_vit(), _lora(r=4, alpha=8))
+    with torch.no_grad():
+        for layer in _lora_layers(model).values():
+            layer.lora_B["default"].weight.normal_(0, 0.1)
+    split = Split(torch.randint(0, 256, (40, 3, 32, 32), dtype=torch.uint8), torch.arange(40) % 5)
+    batches = Batches(split, 16, DeviceTransform(32, 3, (0.5,) * 3, (0.5,) * 3),
+                      torch.device("cpu"), train=False)
+    report = merge_report(model, batches, lambda: torch.autocast("cpu", enabled=False))
+    assert report["same_predictions"] == 1.0 and report["max_prob_diff"] < 1e-5
+    assert report["unmerged_ms_per_image"] > 0 and report["merged_ms_per_image"] > 0

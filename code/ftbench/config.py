@@ -100,6 +100,7 @@ class RunConfig:
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     threads: int = 0  # torch CPU threads (0: torch's default)
     save_backbone: bool = False  # keep the trained backbone for later fine-tuning runs
+    merge_check: bool = False  # LoRA: time merged vs unmerged inference, compare predictions
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -204,6 +204,11 @@ def train(spec: RunSpec, results_dir: Path, log=print) -> dict:
         base = model.get_base_model() if hasattr(model, "get_base_model") else model
         state = backbone_state(base)
         atomic.write_atomic(out / BACKBONE_FILE, lambda tmp: torch.save(state, tmp))
+    merge = None
+    if cfg.merge_check and cfg.method.name == "lora":
+        from ftbench.merge import merge_report
+
+        merge = merge_report(model, test_batches, autocast)  # last use of `model`: it merges
     atomic.write_atomic(out / "predictions.npz", lambda tmp: np.savez_compressed(
         tmp, y_true=y_test.astype(np.int16), y_pred=p_test.argmax(1).astype(np.int16)))
     epochs_run = max(len(history), 1)
@@ -220,6 +225,7 @@ def train(spec: RunSpec, results_dir: Path, log=print) -> dict:
         "time": {"train_s": train_time, "per_epoch_s": train_time / epochs_run,
                  "wall_s": time.perf_counter() - wall0},
         "memory": {"peak_mib": peak_mib, "kind": peak_kind},
+        "merge": merge,
         "env": environment(device),
         "started": started.isoformat(timespec="seconds"),
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -41,6 +41,23 @@ class SplitQKV(nn.Module):
         return torch.cat([self.q(x), self.k(x), self.v(x)], dim=-1)
 
 
+def fuse_split_qkv(model: nn.Module) -> int:
+    """Undo split_fused_qkv (after merging LoRA): one fused Linear again, as timm built it."""
+    targets = [(n, m) for n, m in model.named_modules() if isinstance(m, SplitQKV)]
+    for name, mod in targets:
+        parts = [mod.q, mod.k, mod.v]
+        fused = nn.Linear(parts[0].in_features, 3 * parts[0].out_features,
+                          bias=parts[0].bias is not None, device=parts[0].weight.device,
+                          dtype=parts[0].weight.dtype)
+        with torch.no_grad():
+            fused.weight.copy_(torch.cat([p.weight for p in parts]))
+            if fused.bias is not None:
+                fused.bias.copy_(torch.cat([p.bias for p in parts]))
+        parent_name, _, child = name.rpartition(".")
+        setattr(model.get_submodule(parent_name), child, fused)
+    return len(targets)
+
+
 def split_fused_qkv(model: nn.Module) -> int:
     """Replace every `<...>.qkv` nn.Linear by a SplitQKV; returns how many were replaced."""
     targets = [(name, mod) for name, mod in model.named_modules()

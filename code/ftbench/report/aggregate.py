@@ -17,7 +17,8 @@ COLUMNS = [
     "method", "lora_r", "lora_alpha", "accuracy", "macro_f1", "macro_auc", "test_loss",
     "best_epoch", "best_val_accuracy", "epochs", "train_s", "per_epoch_s", "wall_s", "peak_mib",
     "memory_kind", "trainable_params", "total_params", "config_hash", "device_name", "torch",
-    "timm", "peft", "git_commit",
+    "timm", "peft", "git_commit", "lora_dropout", "unmerged_ms_per_image",
+    "merged_ms_per_image", "merge_speedup", "merge_same_predictions", "merge_max_prob_diff",
 ]
 
 
@@ -50,7 +51,16 @@ def row(s: dict) -> dict:
         "config_hash": s["config_hash"], "device_name": s["env"]["device_name"],
         "torch": s["env"]["torch"], "timm": s["env"]["timm"], "peft": s["env"]["peft"],
         "git_commit": s["env"]["git_commit"],
+        "lora_dropout": c["method"]["dropout"] if lora else "",
+        **_merge_columns(s.get("merge")),
     } | {f"axis_{k}": v for k, v in s["axes"].items()}
+
+
+def _merge_columns(merge: dict | None) -> dict:
+    keys = {"unmerged_ms_per_image": "unmerged_ms_per_image",
+            "merged_ms_per_image": "merged_ms_per_image", "merge_speedup": "speedup",
+            "merge_same_predictions": "same_predictions", "merge_max_prob_diff": "max_prob_diff"}
+    return {col: (merge or {}).get(key, "") for col, key in keys.items()}
 
 
 def aggregate(experiment: Experiment, results: Path) -> Path:

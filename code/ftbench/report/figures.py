@@ -118,3 +118,33 @@ def confusion_matrices(panels: dict[str, dict[str, list[list[int]]]], path: Path
                     ax.set_xlabel("predicted class")
         fig.colorbar(image, ax=axes, shrink=0.6, label="fraction of the true class")
         save(fig, path)
+
+
+def lora_ablation(groups: list[dict], path: Path) -> None:
+    """Accuracy against LoRA rank (dropout settings marked apart) and inference time per image,
+    unmerged and merged, against rank. groups: {r, dropout, accuracy, err, unmerged, merged}."""
+    with plt.rc_context(STYLE):
+        fig, (ax, bx) = plt.subplots(1, 2, figsize=(WIDTH, 2.2))
+        base = sorted((g for g in groups if not g["dropout"]), key=lambda g: g["r"])
+        ax.errorbar([g["r"] for g in base], [100 * g["accuracy"] for g in base],
+                    yerr=[100 * g["err"] for g in base], marker="o", ms=4, capsize=2,
+                    label="LoRA dropout 0")
+        for i, g in enumerate(g for g in groups if g["dropout"]):
+            ax.errorbar([g["r"]], [100 * g["accuracy"]], yerr=[100 * g["err"]], capsize=2,
+                        marker=MARKERS[(i + 1) % len(MARKERS)], ms=5, ls="none",
+                        label=f"LoRA dropout {g['dropout']:g}")
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("LoRA rank r (log scale)")
+        ax.set_ylabel("test accuracy (%)")
+        ax.legend(frameon=False)
+        bx.plot([g["r"] for g in base], [g["unmerged"] for g in base], marker="o", ms=4,
+                label="unmerged adapters")
+        bx.plot([g["r"] for g in base], [g["merged"] for g in base], marker="s", ms=4,
+                label="merged into the weights")
+        bx.set_xscale("log", base=2)
+        bx.set_ylim(bottom=0)
+        bx.set_xlabel("LoRA rank r (log scale)")
+        bx.set_ylabel("inference time (ms / image)")
+        bx.legend(frameon=False)
+        fig.tight_layout()
+        save(fig, path)

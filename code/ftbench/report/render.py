@@ -133,6 +133,16 @@ def render_table(experiment: Experiment, results: Path, generated: Path) -> None
         confusions[row["dataset_display"]][row["model_label"]] = read_summary(
             d / "summary.json")["test"]["confusion_matrix"]
     figures.learning_curves(dict(curves), out / "fig-curves.pdf")
+    if experiment.report.get("table") == "ablation":
+        figures.lora_ablation([{
+            "r": int(g["lora_r"]), "dropout": float(g["rows"][0]["lora_dropout"] or 0),
+            "accuracy": _mean(g["accuracy"]), "err": _std(g["accuracy"]),
+            "unmerged": _mean(r["unmerged_ms_per_image"] for r in g["rows"]),
+            "merged": _mean(r["merged_ms_per_image"] for r in g["rows"]),
+        } for g in groups], out / "fig-ablation.pdf")
+        m[macro_key(name, "merge-same-min")] = pct(min(
+            float(r["merge_same_predictions"]) for r in rows))
+        m[macro_key(name, "merge-speedup-mean")] = num(_mean(r["merge_speedup"] for r in rows), 2)
     if "confusion" in experiment.report.get("figures", []):
         figures.confusion_matrices(dict(confusions), out / "fig-confusion.pdf")
 
