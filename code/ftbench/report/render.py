@@ -107,12 +107,26 @@ def render_table(experiment: Experiment, results: Path, generated: Path) -> None
                        key=lambda g: _mean(g["accuracy"]))
             m[macro_key(name, d, "winner")] = escape(best["label"])
 
+    if experiment.report.get("table") == "paired" and axes:
+        # each configuration against the first of its dataset (the baseline)
+        baseline: dict[str, dict] = {}
+        for g in groups:
+            b = baseline.setdefault(g["axes"][axes[0]], g)
+            g["speedup"] = _mean(b["per_epoch_s"]) / _mean(g["per_epoch_s"])
+            g["memory_ratio"] = _mean(g["peak_mib"]) / _mean(b["peak_mib"])
+            k = [name, *g["axes"].values()]
+            m[macro_key(*k, "speedup")] = num(g["speedup"], 2)
+            m[macro_key(*k, "memory-ratio")] = num(g["memory_ratio"], 2)
+
     # table
     env = environment()
     template = env.get_template(f"{experiment.report.get('table', 'benchmark')}_table.tex.j2")
     caption = experiment.report.get("caption", experiment.title)
+    kinds = {"cuda_max_allocated": "CUDA max allocated", "cpu_peak_rss": "peak RSS of the process"}
+    memory_kind = ", ".join(sorted({kinds.get(r["memory_kind"], r["memory_kind"]) for r in rows}))
     table = template.render(groups=groups, caption=caption, label=f"tab:{name}",
-                            seeds=len(seeds), first_axis=axes[0] if axes else None)
+                            seeds=len(seeds), first_axis=axes[0] if axes else None,
+                            memory_kind=memory_kind)
 
     # figures
     points = [{"dataset": g["dataset"], "label": f"{g['label']}, {g['method']}",
