@@ -113,3 +113,9 @@ def test_malformed_yaml_and_unknown_profile(configs, tmp_path):
     assert proc.returncode == 2 and "malformed YAML at line" in proc.stderr
     proc = run_cli("plan", "--configs", ROOT / "configs", "--profile", "papr")
     assert proc.returncode == 2 and "unknown profile 'papr' (did you mean 'paper'?)" in proc.stderr
+
+
+def test_stamp_holds_only_non_default_values_so_new_fields_do_not_rerun():
+    cfg = config.from_dict(config.RunConfig, {"train": {"lr": 0.5}, "seed": 3}, "x")
+    assert cfg.essential() == {"train": {"lr": 0.5}, "seed": 3}
+    assert config.RunConfig().essential() == {}

@@ -30,10 +30,10 @@ from ftbench.errors import UserError
 
 METHODS = ("full", "head", "lora")
 OPTIMIZERS = ("adamw", "adam", "sgd", "rmsprop")
-SCHEDULES = ("cosine", "linear", "onecycle", "constant")
+SCHEDULES = ("cosine", "linear", "onecycle", "constant", "step", "cosine_restarts")
 PRECISIONS = ("auto", "bf16", "fp32")
 CLIP_MODES = ("norm", "value")
-AUGMENTATIONS = ("flip", "crop", "resized-crop")
+AUGMENTATIONS = ("flip", "crop", "resized-crop", "jitter")
 
 
 @dataclass
@@ -44,6 +44,7 @@ class ModelConfig:
     # | file:<path> (a local state dict, for offline machines)
     pretrained: str = "none"
     kwargs: dict = field(default_factory=dict)  # passed to timm.create_model
+    cifar_stem: bool = False  # ResNet: 3x3 stride-1 conv1 and no max-pool, for 32 px inputs
 
 
 @dataclass
@@ -68,8 +69,11 @@ class DataConfig:
     val_from: str = "train"  # train | test: seed 003 carves val (70%) and test (30%) from test
     split_seed: int = 0  # fixed for every run, so all methods see the same split
     train_limit: int = 0  # use at most this many training images (0: all)
-    # flip; crop (random crop with padding); resized-crop (random area 8-100%, ratio 3/4-4/3)
+    # flip; crop (random crop with padding); resized-crop (random area 8-100%, ratio 3/4-4/3);
+    # jitter (brightness, contrast, saturation +-10%, per image)
     augment: list[str] = field(default_factory=list)
+    mixup: float = 0.0  # MixUp alpha (timm's Mixup; 0: off)
+    cutmix: float = 0.0  # CutMix alpha; with both on, each batch uses one of them
 
 
 @dataclass
@@ -81,7 +85,9 @@ class TrainConfig:
     lr: float = 1e-3
     weight_decay: float = 0.0
     momentum: float = 0.9  # sgd and rmsprop only
-    schedule: str = "cosine"  # stepped once per optimizer step
+    # stepped once per optimizer step; step: x0.1 at 50% and 75% of training;
+    # cosine_restarts: cosine over each quarter of training, restarting at the full rate
+    schedule: str = "cosine"
     warmup_epochs: float = 0.0
     grad_clip: float = 0.0  # 0: off
     grad_clip_mode: str = "norm"
@@ -105,10 +111,27 @@ class RunConfig:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def essential(self) -> dict:
+        """The values that differ from the defaults: what a result depends on. A new config
+        field whose default keeps the old behaviour leaves this, and so every result, as it is."""
+        return _non_default(self, RunConfig())
+
     def hash(self) -> str:
-        """Content hash of the resolved config: what a result depends on."""
-        blob = json.dumps(self.to_dict(), sort_keys=True).encode()
+        """Content hash of the essential config."""
+        blob = json.dumps(self.essential(), sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:12]
+
+
+def _non_default(obj, default) -> dict:
+    out = {}
+    for f in dataclasses.fields(obj):
+        value, base = getattr(obj, f.name), getattr(default, f.name)
+        if dataclasses.is_dataclass(value):
+            if nested := _non_default(value, base):
+                out[f.name] = nested
+        elif value != base:
+            out[f.name] = value
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -265,6 +288,8 @@ def validate(cfg: RunConfig, where: str) -> RunConfig:
     _at_least(t.accum_steps, 1, "train.accum_steps", where, 1)
     _at_least(d.image_size, 8, "data.image_size", where, 224)
     _at_least(d.train_limit, 0, "data.train_limit", where, 0)
+    _at_least(d.mixup, 0, "data.mixup", where, 0.8)
+    _at_least(d.cutmix, 0, "data.cutmix", where, 1.0)
     _at_least(t.weight_decay, 0, "train.weight_decay", where, 0.0)
     _at_least(t.grad_clip, 0, "train.grad_clip", where, 1.0)
     _at_least(t.warmup_epochs, 0, "train.warmup_epochs", where, 0)

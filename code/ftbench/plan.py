@@ -49,7 +49,7 @@ def write_make_rules(experiments: list[Experiment], profile: str, results: Path,
         for r in e.runs:
             d = run_dir(results, r)
             stamp = d / "config.json"
-            atomic.write_text_if_changed(stamp, json.dumps(r.config.to_dict(), indent=2,
+            atomic.write_text_if_changed(stamp, json.dumps(r.config.essential(), indent=2,
                                                            sort_keys=True) + "\n")
             deps = [str(stamp)] + [str(Path(results) / "runs" / k / SUMMARY) for k in r.depends_on]
             summaries.append(str(d / SUMMARY))

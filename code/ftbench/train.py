@@ -75,6 +75,9 @@ def make_scheduler(cfg, optimizer, total_steps: int, steps_per_epoch: int):
         "cosine": lambda: sched.CosineAnnealingLR(optimizer, T_max=rest),
         "linear": lambda: sched.LinearLR(optimizer, 1.0, 0.0, total_iters=rest),
         "constant": lambda: sched.ConstantLR(optimizer, factor=1.0, total_iters=0),
+        "step": lambda: sched.MultiStepLR(optimizer, [rest // 2, rest * 3 // 4], gamma=0.1),
+        "cosine_restarts": lambda: sched.CosineAnnealingWarmRestarts(optimizer,
+                                                                     T_0=max(1, rest // 4)),
     }[cfg.schedule]()
     if not warmup:
         return main
@@ -117,8 +120,9 @@ def train(spec: RunSpec, results_dir: Path, log=print) -> dict:
     trainable, total = count_parameters(model)
     transform = DeviceTransform(cfg.data.image_size, cfg.data.channels, data_cfg["mean"],
                                 data_cfg["std"], tuple(cfg.data.augment))
+    mixing = cfg.data.mixup > 0 or cfg.data.cutmix > 0
     train_batches = Batches(data.train, tcfg.batch_size, transform, device, train=True,
-                            seed=cfg.seed)
+                            seed=cfg.seed, drop_last=mixing)  # timm's Mixup wants even batches
     val_batches = Batches(data.val, tcfg.eval_batch_size, transform, device, train=False)
     test_batches = Batches(data.test, tcfg.eval_batch_size, transform, device, train=False)
 
@@ -128,6 +132,14 @@ def train(spec: RunSpec, results_dir: Path, log=print) -> dict:
     optimizer = make_optimizer(tcfg, params)
     scheduler = make_scheduler(tcfg, optimizer, tcfg.epochs * steps_per_epoch, steps_per_epoch)
     criterion = nn.CrossEntropyLoss(label_smoothing=tcfg.label_smoothing)
+    mixup = None
+    if mixing:  # MixUp/CutMix through timm; it folds label smoothing into the soft targets
+        from timm.data import Mixup
+        from timm.loss import SoftTargetCrossEntropy
+
+        mixup = Mixup(mixup_alpha=cfg.data.mixup, cutmix_alpha=cfg.data.cutmix,
+                      label_smoothing=tcfg.label_smoothing, num_classes=data.num_classes)
+        criterion = SoftTargetCrossEntropy()
     use_bf16 = tcfg.precision == "bf16" or (tcfg.precision == "auto" and device.type == "cuda")
 
     def autocast():
@@ -157,9 +169,12 @@ def train(spec: RunSpec, results_dir: Path, log=print) -> dict:
         loss_sum, correct, seen = 0.0, 0, 0
         bar = tqdm(train_batches, desc=f"epoch {epoch}/{tcfg.epochs}", leave=False, disable=None)
         for step, (x, y) in enumerate(bar):
+            target = y
+            if mixup is not None:
+                x, target = mixup(x, y)
             with autocast():
                 logits = model(x)
-                loss = criterion(logits.float(), y)
+                loss = criterion(logits.float(), target)
             if not torch.isfinite(loss):
                 status = "diverged"
                 break

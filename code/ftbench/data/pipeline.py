@@ -36,6 +36,8 @@ class DeviceTransform:
             x = random_resized_crop(x, gen=gen)
         if train and "crop" in self.augment:
             x = random_crop(x, pad=max(1, self.image_size // 8), gen=gen)
+        if train and "jitter" in self.augment:
+            x = colour_jitter(x, gen=gen)
         if train and "flip" in self.augment:
             flip = torch.rand(len(x), generator=gen).lt(0.5).to(x.device)
             x = torch.where(flip[:, None, None, None], x.flip(-1), x)
@@ -53,6 +55,19 @@ def random_crop(x: torch.Tensor, pad: int, gen: torch.Generator | None) -> torch
     cols = (dx[:, None] + torch.arange(w, device=x.device))[:, None, :]  # n, 1, w
     batch = torch.arange(n, device=x.device)[:, None, None]
     return padded.permute(0, 2, 3, 1)[batch, rows, cols].permute(0, 3, 1, 2)
+
+
+def colour_jitter(x: torch.Tensor, gen: torch.Generator | None, strength: float = 0.1):
+    """Per-image brightness, contrast and saturation factors in [1 - s, 1 + s] (the seed's
+    ColorJitter(0.1, 0.1, 0.1); its hue shift of 0.02 is left out), on [0, 1] images."""
+    n = len(x)
+    b, c, s = (1 + (torch.rand(3, n, 1, 1, 1, generator=gen) * 2 - 1) * strength).to(x.device)
+    x = x * b
+    x = (x - x.mean(dim=(1, 2, 3), keepdim=True)) * c + x.mean(dim=(1, 2, 3), keepdim=True)
+    if x.shape[1] == 3:
+        grey = (0.299 * x[:, :1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3])
+        x = grey + (x - grey) * s
+    return x.clamp(0, 1)
 
 
 def random_resized_crop(x: torch.Tensor, gen: torch.Generator | None,
@@ -80,21 +95,25 @@ class Batches:
     """One pass over a split per iteration: shuffled (train) or in order (evaluation)."""
 
     def __init__(self, split: Split, batch_size: int, transform: DeviceTransform,
-                 device: torch.device, *, train: bool, seed: int = 0):
+                 device: torch.device, *, train: bool, seed: int = 0, drop_last: bool = False):
         self.x = split.x.to(device)
         self.y = split.y.to(device)
         self.batch_size = batch_size
         self.transform = transform
         self.train = train
+        self.drop_last = drop_last
         self.gen = torch.Generator().manual_seed(seed)
 
     def __len__(self) -> int:
+        if self.drop_last:
+            return len(self.y) // self.batch_size
         return math.ceil(len(self.y) / self.batch_size)
 
     def __iter__(self):
         n = len(self.y)
         order = torch.randperm(n, generator=self.gen) if self.train else torch.arange(n)
         order = order.to(self.x.device)
-        for start in range(0, n, self.batch_size):
+        end = len(self) * self.batch_size if self.drop_last else n
+        for start in range(0, end, self.batch_size):
             idx = order[start : start + self.batch_size]
             yield self.transform(self.x[idx], self.train, self.gen), self.y[idx]

@@ -53,10 +53,22 @@ def load_backbone(model: nn.Module, path: Path) -> None:
                         f"mismatched keys {what}; check model.name and model.kwargs")
 
 
+def use_cifar_stem(model: nn.Module) -> None:
+    """ResNet for 32 px images: conv1 becomes 3x3 with stride 1 and the max-pool goes (seed 001)."""
+    if not (isinstance(getattr(model, "conv1", None), nn.Conv2d) and hasattr(model, "maxpool")):
+        raise UserError(f"model.cifar_stem needs a ResNet with conv1 and maxpool; "
+                        f"{model.__class__.__name__} has none")
+    old = model.conv1
+    model.conv1 = nn.Conv2d(old.in_channels, old.out_channels, 3, stride=1, padding=1, bias=False)
+    model.maxpool = nn.Identity()
+
+
 def create_model(cfg, num_classes: int, in_chans: int, results_dir: Path) -> nn.Module:
     """A timm model with a new `num_classes` head, its backbone initialised as `cfg.pretrained`."""
     model = timm.create_model(cfg.name, pretrained=cfg.pretrained == "timm",
                               num_classes=num_classes, in_chans=in_chans, **cfg.kwargs)
+    if cfg.cifar_stem:
+        use_cifar_stem(model)
     if cfg.pretrained.startswith("run:"):
         load_backbone(model, Path(results_dir) / "runs" / cfg.pretrained[4:] / BACKBONE_FILE)
     elif cfg.pretrained.startswith("file:"):
