@@ -6,7 +6,7 @@ FROM python:3.11-slim-bookworm
 # hadolint ignore=DL3008
 RUN apt-get update \
  && apt-get install -y --no-install-recommends make git latexmk texlive-latex-recommended \
-      texlive-latex-extra texlive-fonts-recommended texlive-science poppler-utils \
+      texlive-latex-extra texlive-fonts-recommended texlive-science lmodern poppler-utils \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /ftbench

@@ -73,6 +73,7 @@ def test_config_hash_follows_content():
     ({"train": {"batch_size": 0}}, "train.batch_size must be at least 1"),
     ({"model": {"pretrained": "hub"}}, "model.pretrained 'hub' is not"),
     ({"device": "tpu"}, "device must be auto, cpu, cuda or cuda:N"),
+    ({"data": {"mixup": 0.8}, "train": {"batch_size": 25}}, "need an even train.batch_size"),
 ])
 def test_bad_values_name_the_problem(data, message):
     with pytest.raises(UserError) as err:

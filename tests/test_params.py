@@ -23,3 +23,10 @@ def test_params_are_the_paper_models_in_every_profile():
     by_variant = {r["variant"]: r for r in proc_rows}
     assert by_variant["vit-lora"]["trainable_params"] == 12 * 2 * 16 * (768 + 768) + 768 * 10 + 10
     assert by_variant["resnet50-head"]["trainable_params"] == 2048 * 10 + 10
+
+
+def test_seed_001_counts_the_cifar_stem():
+    exps = [e for e in config.load_all(ROOT / "configs", "paper") if e.name == "resnet34-scratch"]
+    (row,) = count_all(exps)  # every setting trains the same full network: counted once
+    # ResNet-34 with 100 classes has 21,335,972 parameters; the 3x3 stem replaces a 7x7 conv1
+    assert row["trainable_params"] == row["total_params"] == 21_335_972 - 64 * 3 * (49 - 9)

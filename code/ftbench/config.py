@@ -97,6 +97,16 @@ class TrainConfig:
 
 
 @dataclass
+class ProbeConfig:
+    """Seed 001's looks inside the trained network (ftbench.probes); full training only."""
+
+    enabled: bool = False
+    images: int = 1024  # clean training images the loss landscape is measured on
+    points_1d: int = 25  # steps along one direction, from -1 to 1
+    points_2d: int = 13  # steps per side of the two-direction grid
+
+
+@dataclass
 class RunConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     method: MethodConfig = field(default_factory=MethodConfig)
@@ -107,6 +117,8 @@ class RunConfig:
     threads: int = 0  # torch CPU threads (0: torch's default)
     save_backbone: bool = False  # keep the trained backbone for later fine-tuning runs
     merge_check: bool = False  # LoRA: time merged vs unmerged inference, compare predictions
+    eval_train: bool = False  # also report accuracy on the clean training set (train-test gap)
+    probe: ProbeConfig = field(default_factory=ProbeConfig)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -290,9 +302,19 @@ def validate(cfg: RunConfig, where: str) -> RunConfig:
     _at_least(d.train_limit, 0, "data.train_limit", where, 0)
     _at_least(d.mixup, 0, "data.mixup", where, 0.8)
     _at_least(d.cutmix, 0, "data.cutmix", where, 1.0)
+    if (d.mixup or d.cutmix) and t.batch_size % 2:
+        raise UserError(f"{where}: MixUp/CutMix mix pairs of images and need an even "
+                        f"train.batch_size (got {t.batch_size}); set e.g. "
+                        f"train.batch_size={t.batch_size + 1}")
     _at_least(t.weight_decay, 0, "train.weight_decay", where, 0.0)
     _at_least(t.grad_clip, 0, "train.grad_clip", where, 1.0)
     _at_least(t.warmup_epochs, 0, "train.warmup_epochs", where, 0)
+    if cfg.probe.enabled:
+        if m.name != "full":
+            raise UserError(f"{where}: probe.enabled needs method.name full (got '{m.name}')")
+        _at_least(cfg.probe.images, 1, "probe.images", where, 1024)
+        _at_least(cfg.probe.points_1d, 3, "probe.points_1d", where, 25)
+        _at_least(cfg.probe.points_2d, 3, "probe.points_2d", where, 13)
     if t.lr <= 0:
         raise UserError(f"{where}: train.lr must be positive (got {t.lr}); set e.g. train.lr=1e-3")
     if not 0 <= t.label_smoothing < 1:

@@ -14,33 +14,51 @@ import torch
 
 from ftbench.models.methods import fuse_split_qkv
 
+TIMING_IMAGES = 512  # latency is timed on this many test images; predictions compare on all
+TIMED_PASSES = 3
+
 
 @torch.no_grad()
-def _predict(model, batches, autocast) -> tuple[torch.Tensor, float]:
-    """Softmax probabilities over a split, and the median seconds per pass (after a warm-up)."""
+def _predict(model, batches, autocast) -> torch.Tensor:
+    """Softmax probabilities over a whole split, in order."""
     model.eval()
-    times, probs = [], None
-    for i in range(4):  # pass 0 warms up
+    out = []
+    for x, _ in batches:
+        with autocast():
+            out.append(model(x).float().softmax(1).cpu())
+    return torch.cat(out)
+
+
+@torch.no_grad()
+def _seconds_per_pass(model, inputs: list[torch.Tensor], autocast) -> float:
+    """Median seconds of TIMED_PASSES over `inputs` (the model is warm from _predict)."""
+    times = []
+    for _ in range(TIMED_PASSES):
         t0 = time.perf_counter()
-        out = []
-        for x, _ in batches:
+        for x in inputs:
             with autocast():
-                out.append(model(x).float().softmax(1))
+                model(x)
         if x.is_cuda:
             torch.cuda.synchronize(x.device)
-        if i:
-            times.append(time.perf_counter() - t0)
-        probs = torch.cat(out).cpu()
-    return probs, statistics.median(times)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
 
 
 def merge_report(model, batches, autocast) -> dict:
-    """Time the unmerged model, merge in place, time it again and compare. Consumes `model`."""
-    n = len(batches.y)
-    unmerged_probs, unmerged_s = _predict(model, batches, autocast)
+    """Predict and time the unmerged model, merge in place, do it again and compare.
+    Consumes `model`."""
+    inputs, n = [], 0
+    for x, _ in batches:  # the same transformed images for both timings
+        inputs.append(x[: TIMING_IMAGES - n])
+        n += len(inputs[-1])
+        if n >= TIMING_IMAGES:
+            break
+    unmerged_probs = _predict(model, batches, autocast)
+    unmerged_s = _seconds_per_pass(model, inputs, autocast)
     merged = model.merge_and_unload()
     fuse_split_qkv(merged)
-    merged_probs, merged_s = _predict(merged, batches, autocast)
+    merged_probs = _predict(merged, batches, autocast)
+    merged_s = _seconds_per_pass(merged, inputs, autocast)
     return {
         "unmerged_ms_per_image": 1000 * unmerged_s / n,
         "merged_ms_per_image": 1000 * merged_s / n,

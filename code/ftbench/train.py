@@ -159,6 +159,8 @@ def train(spec: RunSpec, results_dir: Path, log=print) -> dict:
     log(f"[{spec.key}] {data.display}: {len(data.train)}/{len(data.val)}/{len(data.test)} "
         f"train/val/test; {cfg.model.label or cfg.model.name} {cfg.method.name}: "
         f"{trainable:,} of {total:,} parameters train; {device}")
+    init_state = ({k: v.detach().clone() for k, v in model.state_dict().items()}
+                  if cfg.probe.enabled else None)
     reset_peak_memory(device)
     history, best_state, best_acc, best_epoch = [], snapshot(), -1.0, 0
     train_time, status = 0.0, "ok"
@@ -214,7 +216,18 @@ def train(spec: RunSpec, results_dir: Path, log=print) -> dict:
     y_test, p_test, test_loss = evaluate(model, test_batches, autocast, "test")
     metrics = classification_metrics(y_test, p_test, data.num_classes)
     metrics["loss"] = test_loss
+    if cfg.eval_train:  # clean (unaugmented) training images, best weights: the train-test gap
+        clean = Batches(data.train, tcfg.eval_batch_size, transform, device, train=False)
+        y_tr, p_tr, _ = evaluate(model, clean, autocast, "train set")
+        metrics["train_accuracy"] = float((p_tr.argmax(1) == y_tr).mean())
     peak_mib, peak_kind = peak_memory(device)
+    probe = None
+    if cfg.probe.enabled:  # after the memory peak is read: probing is not training
+        from ftbench.probes import run_probes
+
+        arrays, probe = run_probes(model, init_state, best_state, data.train, data.test,
+                                   transform, device, autocast, cfg.probe, cfg.seed)
+        atomic.write_atomic(out / "probes.npz", lambda tmp: np.savez_compressed(tmp, **arrays))
     if cfg.save_backbone:
         base = model.get_base_model() if hasattr(model, "get_base_model") else model
         state = backbone_state(base)
@@ -241,6 +254,7 @@ def train(spec: RunSpec, results_dir: Path, log=print) -> dict:
                  "wall_s": time.perf_counter() - wall0},
         "memory": {"peak_mib": peak_mib, "kind": peak_kind},
         "merge": merge,
+        "probe": probe,
         "env": environment(device),
         "started": started.isoformat(timespec="seconds"),
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -19,6 +19,7 @@ COLUMNS = [
     "memory_kind", "trainable_params", "total_params", "config_hash", "device_name", "torch",
     "timm", "peft", "git_commit", "lora_dropout", "unmerged_ms_per_image",
     "merged_ms_per_image", "merge_speedup", "merge_same_predictions", "merge_max_prob_diff",
+    "train_accuracy", "optimizer", "schedule", "lr", "batch_size", "weight_decay", "grad_clip",
 ]
 
 
@@ -52,6 +53,10 @@ def row(s: dict) -> dict:
         "torch": s["env"]["torch"], "timm": s["env"]["timm"], "peft": s["env"]["peft"],
         "git_commit": s["env"]["git_commit"],
         "lora_dropout": c["method"]["dropout"] if lora else "",
+        "train_accuracy": s["test"].get("train_accuracy", ""),
+        "optimizer": c["train"]["optimizer"], "schedule": c["train"]["schedule"],
+        "lr": c["train"]["lr"], "batch_size": c["train"]["batch_size"],
+        "weight_decay": c["train"]["weight_decay"], "grad_clip": c["train"]["grad_clip"],
         **_merge_columns(s.get("merge")),
     } | {f"axis_{k}": v for k, v in s["axes"].items()}
 

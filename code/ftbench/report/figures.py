@@ -148,3 +148,172 @@ def lora_ablation(groups: list[dict], path: Path) -> None:
         bx.legend(frameon=False)
         fig.tight_layout()
         save(fig, path)
+
+
+def studies(panels: dict[str, dict[str, list[dict]]], bars: dict[str, tuple[float, float]],
+            schedules: dict[str, list[dict]], path: Path) -> None:
+    """Seed 001's studies. Top: validation accuracy per epoch, one panel per study (setting ->
+    epoch history). Bottom: the learning rate per epoch of each schedule, and test accuracy with
+    the train-test gap per augmentation setting (name -> (accuracy, gap), fractions)."""
+    with plt.rc_context(STYLE):
+        fig = plt.figure(figsize=(WIDTH, 4.6))
+        grid = fig.add_gridspec(2, max(len(panels), 3))
+        for j, (study, curves) in enumerate(panels.items()):
+            ax = fig.add_subplot(grid[0, j])
+            for i, (setting, hist) in enumerate(curves.items()):
+                ax.plot([h["epoch"] for h in hist], [100 * h["val_accuracy"] for h in hist],
+                        marker=MARKERS[i % len(MARKERS)], ms=3, label=setting)
+            ax.set_title(study)
+            ax.set_xlabel("epoch")
+            ax.set_ylabel("validation accuracy (%)" if j == 0 else "")
+            ax.legend(frameon=False, fontsize=6)
+        ax = fig.add_subplot(grid[1, 0])
+        for i, (setting, hist) in enumerate(schedules.items()):
+            ax.plot([h["epoch"] for h in hist], [h["lr"] for h in hist],
+                    marker=MARKERS[i % len(MARKERS)], ms=3, label=setting)
+        ax.set_title("schedules")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("learning rate at epoch end")
+        ax.legend(frameon=False, fontsize=6)
+        if bars:
+            ax = fig.add_subplot(grid[1, 1:])
+            names = list(bars)
+            xs = range(len(names))
+            ax.bar([x - 0.2 for x in xs], [100 * bars[k][0] for k in names], 0.4,
+                   label="test accuracy (%)")
+            ax.bar([x + 0.2 for x in xs], [100 * bars[k][1] for k in names], 0.4,
+                   label="train-test gap (points)")
+            ax.set_xticks(list(xs), names)
+            ax.set_title("augmentation removed in turn")
+            ax.legend(frameon=False, fontsize=6)
+        fig.tight_layout()
+        save(fig, path)
+
+
+def run_curves(hist: list[dict], title: str, path: Path) -> None:
+    """One run's learning curves: loss and accuracy, training and validation, per epoch."""
+    with plt.rc_context(STYLE):
+        fig, (ax, bx) = plt.subplots(1, 2, figsize=(WIDTH, 2.1))
+        epochs = [h["epoch"] for h in hist]
+        for split, mark in (("train", "o"), ("val", "s")):
+            name = "training (augmented)" if split == "train" else "validation"
+            ax.plot(epochs, [h[f"{split}_loss"] for h in hist], marker=mark, ms=3, label=name)
+            bx.plot(epochs, [100 * h[f"{split}_accuracy"] for h in hist], marker=mark, ms=3,
+                    label=name)
+        ax.set_ylabel("cross-entropy loss")
+        bx.set_ylabel("accuracy (%)")
+        for a in (ax, bx):
+            a.set_xlabel("epoch")
+            a.set_title(title)
+            a.legend(frameon=False)
+        fig.tight_layout()
+        save(fig, path)
+
+
+def filter_responses(images, filters, responses, path: Path) -> None:
+    """Sample images (rows) and the response of each shown first-layer filter (columns); the
+    filters themselves, scaled to [0, 1] for display, head the columns."""
+    import numpy as np
+
+    with plt.rc_context(STYLE | {"axes.grid": False}):
+        n_img, n_f = responses.shape[:2]
+        fig, axes = plt.subplots(n_img + 1, n_f + 1, figsize=(WIDTH, 0.72 * (n_img + 1)))
+        for ax in axes.flat:
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.spines[:].set_visible(False)
+        axes[0, 0].text(0.5, 0.5, "filter", ha="center", va="center",
+                        transform=axes[0, 0].transAxes)
+        for j in range(n_f):
+            f = filters[j].transpose(1, 2, 0)
+            f = (f - f.min()) / max(float(np.ptp(f)), 1e-12)
+            axes[0, j + 1].imshow(f if f.shape[-1] == 3 else f[..., 0], cmap="gray",
+                                  interpolation="nearest")
+            axes[0, j + 1].set_title(f"{j + 1}")
+        for i in range(n_img):
+            axes[i + 1, 0].imshow(images[i].transpose(1, 2, 0), interpolation="nearest")
+            for j in range(n_f):
+                r = responses[i, j]
+                lim = max(float(abs(r).max()), 1e-12)  # white is zero: red +, blue -
+                axes[i + 1, j + 1].imshow(r, cmap="RdBu_r", vmin=-lim, vmax=lim,
+                                          interpolation="nearest")
+        fig.tight_layout(pad=0.2)
+        save(fig, path)
+
+
+def stride_padding(maps: dict[tuple[int, int], object], kernel: int, path: Path) -> None:
+    """One learned filter on one image at each (stride, padding), drawn to a common scale of
+    input pixels so that the output sizes compare."""
+    strides = sorted({s for s, _ in maps})
+    pads = sorted({p for _, p in maps})
+    with plt.rc_context(STYLE | {"axes.grid": False}):
+        fig, axes = plt.subplots(len(strides), len(pads), squeeze=False,
+                                 figsize=(WIDTH * 0.6, 0.62 * WIDTH * len(strides) / len(pads)))
+        for i, s in enumerate(strides):
+            for j, p in enumerate(pads):
+                fmap = maps[(s, p)]
+                ax = axes[i, j]
+                lim = max(float(abs(fmap).max()), 1e-12)
+                ax.imshow(fmap, cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="nearest",
+                          extent=(0, fmap.shape[1] * s, fmap.shape[0] * s, 0))
+                ax.set_title(f"stride {s}, padding {p}\n{fmap.shape[0]}x{fmap.shape[1]}",
+                             fontsize=7)
+                ax.set_xticks([])
+                ax.set_yticks([])
+        fig.suptitle(f"{kernel}x{kernel} filter; output side = floor((H + 2p - {kernel}) / s) + 1",
+                     fontsize=7)
+        fig.tight_layout()
+        save(fig, path)
+
+
+def loss_landscape(line, curves: dict[str, object], side, surfaces: dict[str, object],
+                   path: Path) -> None:
+    """Loss along one filter-normalised direction (left) and on a plane of two (contours), for
+    each state (e.g. 'before training', 'after training')."""
+    import numpy as np
+
+    with plt.rc_context(STYLE):
+        fig, axes = plt.subplots(1, 1 + len(surfaces), figsize=(WIDTH, 2.2))
+        for i, (name, loss) in enumerate(curves.items()):
+            axes[0].plot(line, loss, marker=MARKERS[i % len(MARKERS)], ms=2, label=name)
+        axes[0].set_xlabel("step along direction 1")
+        axes[0].set_ylabel("training loss")
+        axes[0].set_yscale("log")
+        axes[0].set_title("1-D")
+        axes[0].legend(frameon=False)
+        for ax, (name, loss) in zip(axes[1:], surfaces.items(), strict=True):
+            contours = ax.contour(side, side, np.log10(loss), levels=12, cmap="viridis",
+                                  linewidths=0.7)
+            ax.clabel(contours, fontsize=5, fmt=lambda v: f"{10 ** v:.2g}")
+            ax.plot(0, 0, "k+", ms=6)
+            ax.set_xlabel("direction 1")
+            ax.set_ylabel("direction 2")
+            ax.set_title(f"2-D, {name}")
+            ax.set_aspect("equal")
+        fig.tight_layout()
+        save(fig, path)
+
+
+def heatmaps(panels: dict[str, object], rows: list[str], cols: list[str], row_name: str,
+             col_name: str, path: Path) -> None:
+    """One heatmap of test accuracy (%) per panel, rows x cols, on one colour scale."""
+    import numpy as np
+
+    with plt.rc_context(STYLE | {"axes.grid": False}):
+        values = np.array([np.asarray(v, dtype=float) for v in panels.values()])
+        lo, hi = np.nanmin(values), np.nanmax(values)
+        fig, axes = plt.subplots(1, len(panels), squeeze=False,
+                                 figsize=(WIDTH, 0.5 + 0.45 * len(rows)))
+        for ax, (title, grid) in zip(axes[0], panels.items(), strict=True):
+            grid = np.asarray(grid, dtype=float)
+            image = ax.imshow(grid, vmin=lo, vmax=hi, cmap="viridis")
+            for (i, j), v in np.ndenumerate(grid):
+                ax.text(j, i, "--" if np.isnan(v) else f"{v:.1f}", ha="center", va="center",
+                        fontsize=6, color="white" if v < (lo + hi) / 2 else "black")
+            ax.set_xticks(range(len(cols)), cols)
+            ax.set_yticks(range(len(rows)), rows)
+            ax.set_xlabel(col_name)
+            ax.set_title(title)
+        axes[0, 0].set_ylabel(row_name)
+        fig.colorbar(image, ax=axes, shrink=0.8, label="test accuracy (%)")
+        save(fig, path)

@@ -18,6 +18,7 @@ from tqdm import tqdm
 from ftbench import atomic
 from ftbench.config import Experiment
 from ftbench.data.registry import DATASETS
+from ftbench.models.factory import use_cifar_stem
 from ftbench.models.methods import apply_method, count_parameters
 
 COLUMNS = ["table", "seed", "variant", "model", "model_label", "method", "lora_r", "lora_alpha",
@@ -48,6 +49,8 @@ def count_all(experiments: list[Experiment]) -> list[dict]:
         model = timm.create_model(c.model.name.split(".")[0], pretrained=False,
                                   num_classes=item["classes"], in_chans=c.data.channels,
                                   **c.model.kwargs)
+        if c.model.cifar_stem:
+            use_cifar_stem(model)
         trainable, total = count_parameters(apply_method(model, c.method))
         lora = c.method.name == "lora"
         rows.append({

@@ -51,8 +51,16 @@ def group_rows(rows: list[dict], axes: list[str]) -> list[dict]:
             "status": "diverged" if any(m["status"] != "ok" for m in members) else "ok",
             **{k: [m[k] for m in members] for k in
                ("accuracy", "macro_f1", "macro_auc", "train_s", "per_epoch_s", "peak_mib")},
+            "train_accuracy": [m.get("train_accuracy") or "nan" for m in members],
+            "gap": 100 * (_mean(m.get("train_accuracy") or "nan" for m in members)
+                          - _mean(m["accuracy"] for m in members)),
         })
     return out
+
+
+def _history(results: Path, spec) -> list[dict]:
+    log = run_dir(results, spec) / "epochs.jsonl"
+    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
 
 
 def _macros(pairs: dict[str, str]) -> str:
@@ -126,28 +134,17 @@ def render_table(experiment: Experiment, results: Path, generated: Path) -> None
     memory_kind = ", ".join(sorted({kinds.get(r["memory_kind"], r["memory_kind"]) for r in rows}))
     table = template.render(groups=groups, caption=caption, label=f"tab:{name}",
                             seeds=len(seeds), first_axis=axes[0] if axes else None,
-                            memory_kind=memory_kind)
+                            memory_kind=memory_kind, grid=_grid(experiment, rows))
 
     # figures
-    points = [{"dataset": g["dataset"], "label": f"{g['label']}, {g['method']}",
-               "trainable": g["trainable"], "accuracy": _mean(g["accuracy"]),
-               "err": _std(g["accuracy"])} for g in groups]
-    figures.accuracy_vs_params(points, out / "fig-acc-vs-params.pdf",
-                               pareto=bool(experiment.report.get("pareto")))
-    curves: dict[str, dict[str, list[dict]]] = defaultdict(dict)
-    confusions: dict[str, dict[str, list]] = defaultdict(dict)
-    for spec in experiment.runs:
-        if spec.config.seed != int(seeds[0]):
-            continue  # curves of the first seed; the table carries the spread
-        d = run_dir(results, spec)
-        row = next(r for r in rows if r["run_id"] == spec.run_id)
-        log = d / "epochs.jsonl"
-        curves[row["dataset_display"]][row["model_label"]] = (
-            [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else [])
-        confusions[row["dataset_display"]][row["model_label"]] = read_summary(
-            d / "summary.json")["test"]["confusion_matrix"]
-    figures.learning_curves(dict(curves), out / "fig-curves.pdf")
-    if experiment.report.get("table") == "ablation":
+    kind = experiment.report.get("table", "benchmark")
+    if kind == "study":
+        m |= _study_figures(experiment, groups, results, out, int(seeds[0]))
+    elif kind == "grid":
+        m |= _grid_figure(experiment, rows, out)
+    else:
+        _benchmark_figures(experiment, rows, groups, results, out, int(seeds[0]))
+    if kind == "ablation":
         figures.lora_ablation([{
             "r": int(g["lora_r"]), "dropout": float(g["rows"][0]["lora_dropout"] or 0),
             "accuracy": _mean(g["accuracy"]), "err": _std(g["accuracy"]),
@@ -157,11 +154,123 @@ def render_table(experiment: Experiment, results: Path, generated: Path) -> None
         m[macro_key(name, "merge-same-min")] = pct(min(
             float(r["merge_same_predictions"]) for r in rows))
         m[macro_key(name, "merge-speedup-mean")] = num(_mean(r["merge_speedup"] for r in rows), 2)
-    if "confusion" in experiment.report.get("figures", []):
-        figures.confusion_matrices(dict(confusions), out / "fig-confusion.pdf")
 
     atomic.write_text(out / "macros.tex", _macros(m))
     atomic.write_text(out / "table.tex", table)  # last: Make's target for this table
+
+
+def _benchmark_figures(experiment: Experiment, rows: list[dict], groups: list[dict],
+                       results: Path, out: Path, seed: int) -> None:
+    """Accuracy against trainable parameters, learning curves and confusion matrices."""
+    points = [{"dataset": g["dataset"], "label": f"{g['label']}, {g['method']}",
+               "trainable": g["trainable"], "accuracy": _mean(g["accuracy"]),
+               "err": _std(g["accuracy"])} for g in groups]
+    figures.accuracy_vs_params(points, out / "fig-acc-vs-params.pdf",
+                               pareto=bool(experiment.report.get("pareto")))
+    curves: dict[str, dict[str, list[dict]]] = defaultdict(dict)
+    confusions: dict[str, dict[str, list]] = defaultdict(dict)
+    for spec in experiment.runs:
+        if spec.config.seed != seed:
+            continue  # curves of the first seed; the table carries the spread
+        row = next(r for r in rows if r["run_id"] == spec.run_id)
+        # name a curve by its model, or by its axis values where models repeat (factorial)
+        key = row["model_label"]
+        if sum(r["model_label"] == key and r["dataset_display"] == row["dataset_display"]
+               and r["seed"] == row["seed"] for r in rows) > 1:
+            key = " / ".join(v for a, v in spec.axes.items() if a != "dataset")
+        curves[row["dataset_display"]][key] = _history(results, spec)
+        confusions[row["dataset_display"]][row["model_label"]] = read_summary(
+            run_dir(results, spec) / "summary.json")["test"]["confusion_matrix"]
+    figures.learning_curves(dict(curves), out / "fig-curves.pdf")
+    if "confusion" in experiment.report.get("figures", []):
+        figures.confusion_matrices(dict(confusions), out / "fig-confusion.pdf")
+
+
+def _study_figures(experiment: Experiment, groups: list[dict], results: Path, out: Path,
+                   seed: int) -> dict[str, str]:
+    """Seed 001's studies, the main run's learning curves, and its probes (ftbench.probes)."""
+    import numpy as np
+
+    name = experiment.name
+    by_setting = {g["axes"]["setting"]: g for g in groups}
+    specs = {spec.axes["setting"]: spec for spec in experiment.runs if spec.config.seed == seed}
+    hist = {k: _history(results, spec) for k, spec in specs.items()}
+    studies = experiment.report.get("studies", {})
+    panels = {s: {k: hist[k] for k in keys if k in hist}
+              for s, keys in studies.items() if s != "augmentation"}
+    bars = {k: (_mean(by_setting[k]["accuracy"]), by_setting[k]["gap"] / 100)
+            for k in studies.get("augmentation", []) if k in by_setting}
+    figures.studies(panels, bars, panels.get("schedule", {}), out / "fig-studies.pdf")
+    m = {macro_key(name, k, "gap"): num(g["gap"]) for k, g in by_setting.items()}
+    main = experiment.report.get("main", next(iter(specs)))
+    figures.run_curves(hist[main], f"{main} ({by_setting[main]['label']})",
+                       out / "fig-curves.pdf")
+    probe_file = run_dir(results, specs[main]) / "probes.npz"
+    if probe_file.exists():
+        with np.load(probe_file) as z:
+            a = {k: z[k] for k in z.files}
+        figures.filter_responses(a["images"], a["filters"], a["responses"],
+                                 out / "fig-filters.pdf")
+        maps = {(int(k[6]), int(k[-1])): v for k, v in a.items() if k.startswith("stride")}
+        figures.stride_padding(maps, a["filters"].shape[-1], out / "fig-stride-padding.pdf")
+        names = {"init": "before training", "trained": "after training"}
+        figures.loss_landscape(a["line"], {v: a[f"loss_1d_{k}"] for k, v in names.items()},
+                               a["side"], {v: a[f"loss_2d_{k}"] for k, v in names.items()},
+                               out / "fig-landscape.pdf")
+        mid = len(a["line"]) // 2
+        for k in names:
+            m[macro_key(name, "landscape", k, "centre")] = num(a[f"loss_1d_{k}"][mid], 2)
+            m[macro_key(name, "landscape", k, "edge")] = num(
+                max(a[f"loss_1d_{k}"][0], a[f"loss_1d_{k}"][-1]), 2)
+        m[macro_key(name, "probe", "kernel")] = str(a["filters"].shape[-1])
+        m[macro_key(name, "probe", "side")] = str(a["images"].shape[-1])
+        m[macro_key(name, "probe", "images")] = str(
+            read_summary(run_dir(results, specs[main]) / "summary.json")["probe"]["images"])
+    return m
+
+
+def _grid(experiment: Experiment, rows: list[dict]) -> dict | None:
+    """A grid experiment's mean test accuracy (%) per panel, row and column value."""
+    spec = experiment.report.get("grid")
+    if not spec:
+        return None
+    values = {k: sorted({float(r[spec[k]]) for r in rows}) for k in ("rows", "cols", "panels")}
+    cells = {}
+    for pv in values["panels"]:
+        cells[pv] = [[100 * _mean(r["accuracy"] for r in rows
+                                  if float(r[spec["rows"]]) == rv and float(r[spec["cols"]]) == cv
+                                  and float(r[spec["panels"]]) == pv)
+                      for cv in values["cols"]] for rv in values["rows"]]
+    return {"names": spec, "levels": values, "cells": cells,
+            "labels": {k: [_label(k, v, spec) for v in vs] for k, vs in values.items()}}
+
+
+def _label(kind: str, value: float, spec: dict) -> str:
+    off = spec.get("zero_is", {}).get(kind)
+    return off if off and value == 0 else f"{value:g}"
+
+
+def _grid_figure(experiment: Experiment, rows: list[dict], out: Path) -> dict[str, str]:
+    g = _grid(experiment, rows)
+    names, labels = g["names"], g["labels"]
+    panel_name = names.get("panel_title", names["panels"])
+    figures.heatmaps({f"{panel_name} {lab}": g["cells"][v]
+                      for v, lab in zip(g["levels"]["panels"], labels["panels"], strict=True)},
+                     labels["rows"], labels["cols"], names.get("row_title", names["rows"]),
+                     names.get("col_title", names["cols"]), out / "fig-heatmap.pdf")
+    flat = [(acc, rv, cv, pv) for pv, grid in zip(labels["panels"], g["cells"].values(),
+                                                  strict=True)
+            for rv, line in zip(labels["rows"], grid, strict=True)
+            for cv, acc in zip(labels["cols"], line, strict=True)]
+    best, worst = max(flat), min(flat)
+    name = experiment.name
+    return {macro_key(name, "best", "acc"): num(best[0]),
+            macro_key(name, "best", "setting"): escape(
+                f"{names.get('row_title', names['rows'])} {best[1]}, "
+                f"{names.get('col_title', names['cols'])} {best[2]}, "
+                f"{panel_name} {best[3]}"),
+            macro_key(name, "worst", "acc"): num(worst[0]),
+            macro_key(name, "spread"): num(best[0] - worst[0])}
 
 
 def render_params(results: Path, generated: Path) -> None:
