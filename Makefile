@@ -41,7 +41,10 @@ LATEXMK = cd paper && latexmk -pdf -silent -interaction=nonstopmode -halt-on-err
 	-file-line-error -jobname=paper -outdir=$(abspath $(BUILD_ROOT)/$(PROFILE)) \
 	-usepretex='\def\ftbgen{$(abspath $(GENERATED))}' main.tex
 
-.PHONY: all paper test lint help clean clean-results venv plan
+.PHONY: all paper test lint help clean clean-results venv plan data weights dryrun
+ifdef DATA_DIR
+export DATA_DIR
+endif
 
 all: $(PDF) ## train every run of PROFILE (default tiny) that is not done yet, then build the PDF
 	@echo "PDF: $(PDF)"
@@ -64,7 +67,7 @@ $(VENV): pyproject.toml
 venv: $(VENV) ## create .venv and install the pinned dependencies
 
 # One Make rule per run, generated from the configs (targets need the plan; help/test do not).
-NEEDS_PLAN := $(if $(MAKECMDGOALS),$(filter-out help venv test lint clean clean-results paper,$(MAKECMDGOALS)),all)
+NEEDS_PLAN := $(if $(MAKECMDGOALS),$(filter-out help venv test lint clean clean-results paper data weights dryrun,$(MAKECMDGOALS)),all)
 ifneq ($(NEEDS_PLAN),)
 -include $(PLAN_MK)
 endif
@@ -100,6 +103,17 @@ paper: | $(VENV) ## render and build the PDF from existing results (trains nothi
 	$(FTBENCH) render --summary $(OPTS)
 	$(LATEXMK)
 	@echo "PDF: $(PDF)"
+
+# Before a long GPU job: fetch what it reads, and check every run builds and trains.
+data: | $(VENV) ## download the datasets PROFILE reads into DATA_DIR (resumable, checksummed)
+	$(FTBENCH) data $(OPTS)
+
+weights: | $(VENV) ## prefetch the pretrained weights PROFILE's models use into timm's cache
+	$(FTBENCH) weights $(OPTS)
+
+dryrun: | $(VENV) ## every paper run at full size: two CPU steps, shapes and counts checked
+	$(FTBENCH) dryrun --profile paper --configs $(CONFIGS) --results $(RESULTS) \
+		--generated $(GENERATED_ROOT)
 
 test: | $(VENV) ## lint, then the whole test suite (includes an end-to-end run to a PDF)
 	$(PY) -m ruff check code tests

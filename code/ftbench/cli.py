@@ -1,4 +1,4 @@
-"""Command line: `ftbench {plan,run,aggregate,render}` (also `python -m ftbench`).
+"""Command line: `ftbench {plan,run,aggregate,render,params,data,weights,dryrun}`.
 
 Errors the user can fix print one line and exit with status 2; `--debug` shows the traceback.
 """
@@ -16,6 +16,9 @@ EXAMPLES = """examples:
   ftbench run vit-lora-vs-cnn-head/cifar10--vit-lora--s0 train.epochs=2
   ftbench aggregate vit-lora-vs-cnn-head      runs -> results/<profile>/<table>.csv
   ftbench render vit-lora-vs-cnn-head         CSV -> LaTeX table, figures, macros
+  ftbench data --profile paper                download the datasets a profile needs
+  ftbench weights --profile paper             prefetch its pretrained weights
+  ftbench dryrun --profile paper              every run at full size, two steps, on the CPU
 """
 
 
@@ -57,6 +60,18 @@ def build_parser() -> argparse.ArgumentParser:
                        "size -> <results>/<profile>/params.csv")
     _common(p)
 
+    p = sub.add_parser("data", help="download (resumably, checksummed) and unpack the datasets "
+                       "the profile's runs read, into DATA_DIR")
+    _common(p)
+
+    p = sub.add_parser("weights", help="prefetch the pretrained weights of the profile's "
+                       "models into timm's cache")
+    _common(p)
+
+    p = sub.add_parser("dryrun", help="build every run at full size and train it two steps on "
+                       "synthetic data on the CPU; check shapes, gradients, parameter counts")
+    _common(p)
+
     p = sub.add_parser("render", help="CSV -> LaTeX table, figures and number macros")
     _common(p)
     p.add_argument("table", nargs="?", help="experiment to render; omit with --summary")
@@ -73,7 +88,9 @@ def _dispatch(args) -> int:
     results = args.results / args.profile
     generated = args.generated / args.profile
     overrides = config.parse_overrides(getattr(args, "overrides", []) or [])
-    experiments = config.load_all(args.configs, args.profile, overrides)
+    # reading results needs no model registry: aggregate and render skip importing timm
+    experiments = config.load_all(args.configs, args.profile, overrides,
+                                  check_models=args.command not in ("aggregate", "render"))
 
     if args.command == "plan":
         from ftbench import plan
@@ -94,6 +111,33 @@ def _dispatch(args) -> int:
 
         paper = experiments if args.profile == "paper" else config.load_all(args.configs, "paper")
         write_params(paper, results / "params.csv")
+        return 0
+    if args.command == "data":
+        from ftbench.data.files import fetch
+        from ftbench.data.registry import DATASETS, data_root
+
+        names = sorted({r.config.data.name for e in experiments for r in e.runs
+                        if not DATASETS[r.config.data.name].embedded})
+        for name in names:
+            print(f"ftbench data: {name} -> {data_root()}")
+            fetch(name, data_root())
+        print(f"ftbench data: {len(names)} datasets ready under {data_root()}"
+              + ("" if names else f" (the {args.profile} profile reads embedded data only)"))
+        return 0
+    if args.command == "weights":
+        from ftbench.models.factory import prefetch_weights
+
+        names = sorted({r.config.model.name for e in experiments for r in e.runs
+                        if r.config.model.pretrained == "timm"})
+        for name in names:
+            print(f"ftbench weights: {name} -> {prefetch_weights(name)}")
+        print(f"ftbench weights: {len(names)} models cached")
+        return 0
+    if args.command == "dryrun":
+        from ftbench.dryrun import dry_run
+        from ftbench.report.params import count_all
+
+        dry_run(experiments, count_all(experiments))
         return 0
     if args.command == "render" and args.params:
         from ftbench.report import render

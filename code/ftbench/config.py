@@ -43,6 +43,9 @@ class ModelConfig:
     # none | timm (the hub weights of `name`) | run:<table>/<run-id> (a pipeline checkpoint)
     # | file:<path> (a local state dict, for offline machines)
     pretrained: str = "none"
+    # with pretrained: timm, read the hub weights from this local copy (.safetensors or .pth,
+    # loaded weights-only) instead of downloading them: for offline machines
+    pretrained_file: str = ""
     kwargs: dict = field(default_factory=dict)  # passed to timm.create_model
     cifar_stem: bool = False  # ResNet: 3x3 stride-1 conv1 and no max-pool, for 32 px inputs
 
@@ -271,9 +274,10 @@ def _at_least(value, low, key: str, where: str, example) -> None:
         )
 
 
-def validate(cfg: RunConfig, where: str) -> RunConfig:
+def validate(cfg: RunConfig, where: str, check_models: bool = True) -> RunConfig:
+    """Semantic checks. `check_models` looks model names up in timm's registry (which costs
+    importing timm: commands that only read results skip it)."""
     from ftbench.data.registry import DATASETS
-    from ftbench.models.factory import check_model_name
 
     m, t, d = cfg.method, cfg.train, cfg.data
     _choice(m.name, METHODS, "method.name", where)
@@ -285,7 +289,10 @@ def validate(cfg: RunConfig, where: str) -> RunConfig:
         _choice(aug, AUGMENTATIONS, "data.augment", where)
     _choice(d.name, sorted(DATASETS), "data.name", where)
     _choice(d.val_from, ("train", "test"), "data.val_from", where)
-    check_model_name(cfg.model.name, where)
+    if check_models:
+        from ftbench.models.factory import check_model_name
+
+        check_model_name(cfg.model.name, where)
     if m.name == "lora":
         _at_least(m.r, 1, "method.r", where, 8)
         if m.alpha <= 0:
@@ -331,6 +338,9 @@ def validate(cfg: RunConfig, where: str) -> RunConfig:
     if not (p in ("none", "timm") or run_ref or p.startswith("file:")):
         raise UserError(f"{where}: model.pretrained '{p}' is not none, timm, "
                         "run:<table>/<run-id> or file:<path>")
+    if cfg.model.pretrained_file and p != "timm":
+        raise UserError(f"{where}: model.pretrained_file replaces the hub's weights and needs "
+                        f"model.pretrained: timm (got '{p}')")
     return cfg
 
 
@@ -438,7 +448,7 @@ def _axis_values(name: str, axis, where: str) -> list[tuple[str, dict]]:
 
 
 def load_experiment(path: Path, profile: str, config_dir: Path, overrides: dict | None = None,
-                    profile_doc: dict | None = None) -> Experiment:
+                    profile_doc: dict | None = None, check_models: bool = True) -> Experiment:
     path = Path(path)
     where = str(path)
     doc = load_yaml(path)
@@ -464,7 +474,7 @@ def load_experiment(path: Path, profile: str, config_dir: Path, overrides: dict 
                                    overrides or {})
                 run_id = "--".join([label for label, _ in combo] + [f"s{seed}"])
                 cfg = validate(from_dict(RunConfig, merged, f"{where} [{run_id}]"),
-                               f"{where} [{run_id}]")
+                               f"{where} [{run_id}]", check_models)
                 axes_labels = {n: label for n, (label, _) in zip(names, combo, strict=True)}
                 runs.append(RunSpec(name, run_id, axes_labels, cfg))
     return Experiment(
@@ -473,9 +483,10 @@ def load_experiment(path: Path, profile: str, config_dir: Path, overrides: dict 
     )
 
 
-def load_all(config_dir: Path, profile: str, overrides: dict | None = None) -> list[Experiment]:
+def load_all(config_dir: Path, profile: str, overrides: dict | None = None,
+             check_models: bool = True) -> list[Experiment]:
     profile_doc = load_profile(config_dir, profile)
-    exps = [load_experiment(p, profile, config_dir, overrides, profile_doc)
+    exps = [load_experiment(p, profile, config_dir, overrides, profile_doc, check_models)
             for p in experiment_paths(config_dir)]
     keys = {r.key for e in exps for r in e.runs}
     for e in exps:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ftbench import atomic
 from ftbench.config import Experiment
-from ftbench.train import SUMMARY, run_dir
+from ftbench.layout import SUMMARY, run_dir
 
 
 def describe(experiments: list[Experiment]) -> str:

@@ -24,16 +24,11 @@ from ftbench.config import RunSpec
 from ftbench.data.pipeline import Batches, DeviceTransform
 from ftbench.data.registry import load_splits
 from ftbench.errors import UserError
+from ftbench.layout import SUMMARY, run_dir
 from ftbench.metrics import classification_metrics, peak_memory, reset_peak_memory
 from ftbench.models.factory import BACKBONE_FILE, backbone_state, create_model
 from ftbench.models.methods import apply_method, count_parameters, set_train_mode
 from ftbench.provenance import environment
-
-SUMMARY = "summary.json"
-
-
-def run_dir(results_dir: Path, spec: RunSpec) -> Path:
-    return Path(results_dir) / "runs" / spec.table / spec.run_id
 
 
 def resolve_device(name: str) -> torch.device:

@@ -3,8 +3,9 @@
 Two families share one interface:
 - embedded (the `tiny` profile; nothing downloaded): scikit-learn's digits and the procedural
   datasets in `synthetic.py`;
-- real (the `quick` and `paper` profiles): torchvision's MNIST, Fashion-MNIST, CIFAR-10/100,
-  read from DATA_DIR.
+- real (the `quick` and `paper` profiles): MNIST, Fashion-MNIST, CIFAR-10/100 and Food-101
+  through torchvision, and Tiny-ImageNet, read from DATA_DIR in their native formats
+  (`files.py`, which also fetches them).
 
 `load_splits` returns train/val/test. Where a dataset has no validation split, one is carved from
 train, stratified, with the config's fixed `split_seed`; the test split is never touched until
@@ -17,13 +18,14 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from sklearn.model_selection import train_test_split
 
-from ftbench.data import synthetic
-from ftbench.errors import UserError
+from ftbench.data import files, synthetic
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass
@@ -54,7 +56,8 @@ class DatasetSpec:
     display: str
     num_classes: int  # known without loading: the params table needs it
     embedded: bool
-    load: Callable[[Path], dict]  # -> {"train": (x, y), "test": (x, y), "classes": [...]}
+    # (data root, input side) -> {"train": (x, y), "test": (x, y), "classes": [...]}
+    load: Callable[[Path, int], dict]
     test_fraction: float = 0.0  # carve a test split from train when the dataset has none
 
 
@@ -62,7 +65,7 @@ def data_root() -> Path:
     return Path(os.environ.get("DATA_DIR") or Path.home() / ".cache" / "ftbench" / "data")
 
 
-def _digits(_root: Path) -> dict:
+def _digits(_root: Path, _side: int) -> dict:
     from sklearn.datasets import load_digits
 
     d = load_digits()
@@ -71,7 +74,7 @@ def _digits(_root: Path) -> dict:
 
 
 def _synthetic(fn, n_train: int, n_test: int, seed: int, **kwargs):
-    def load(_root: Path) -> dict:
+    def load(_root: Path, _side: int) -> dict:
         x_tr, y_tr, names = fn(n_train, seed, **kwargs)
         x_te, y_te, _ = fn(n_test, seed + 1, **kwargs)
         return {"train": (x_tr, y_tr), "test": (x_te, y_te), "classes": names}
@@ -79,35 +82,14 @@ def _synthetic(fn, n_train: int, n_test: int, seed: int, **kwargs):
     return load
 
 
-def _torchvision(cls_name: str):
-    def load(root: Path) -> dict:
-        import torchvision
-
-        cls = getattr(torchvision.datasets, cls_name)
-        try:
-            train, test = (cls(str(root), train=t, download=False) for t in (True, False))
-        except RuntimeError:
-            raise UserError(
-                f"dataset {cls_name} not found under {root}; fetch it with "
-                f"'make data' (or set DATA_DIR to where it is)"
-            ) from None
-
-        def arrays(ds):
-            x = np.asarray(ds.data)
-            x = x[:, None] if x.ndim == 3 else x.transpose(0, 3, 1, 2)  # -> N, C, H, W
-            return x, np.asarray(ds.targets)
-
-        return {"train": arrays(train), "test": arrays(test), "classes": list(train.classes)}
-
-    return load
+def _torchvision(name: str):
+    return lambda root, _side: files.torchvision_arrays(name, root)
 
 
-def _not_yet(name: str):
-    def load(root: Path) -> dict:
-        raise UserError(f"loading {name} from files is not built yet (the real-data issue); "
-                        "its configurations serve the params table and the plan only")
-
-    return load
+def _jpegs(name: str, store_side: bool):
+    """JPEG folders, decoded once: Food-101 at the run's input side (its images are large and
+    of mixed sizes), Tiny-ImageNet at its own 64 px."""
+    return lambda root, side: files.cached_arrays(name, root, side if store_side else 0)
 
 
 DATASETS: dict[str, DatasetSpec] = {
@@ -121,17 +103,20 @@ DATASETS: dict[str, DatasetSpec] = {
     "synth-objects-20": DatasetSpec("Synthetic objects, 20 classes (CIFAR-100 stand-in)", 20,
                                     True, _synthetic(synthetic.objects, 3000, 800, seed=4000,
                                                      shapes=10)),
-    "mnist": DatasetSpec("MNIST", 10, False, _torchvision("MNIST")),
-    "fashion-mnist": DatasetSpec("Fashion-MNIST", 10, False, _torchvision("FashionMNIST")),
-    "cifar10": DatasetSpec("CIFAR-10", 10, False, _torchvision("CIFAR10")),
-    "cifar100": DatasetSpec("CIFAR-100", 100, False, _torchvision("CIFAR100")),
-    "food101": DatasetSpec("Food-101", 101, False, _not_yet("Food-101")),
-    "tiny-imagenet": DatasetSpec("Tiny-ImageNet", 200, False, _not_yet("Tiny-ImageNet")),
+    "mnist": DatasetSpec("MNIST", 10, False, _torchvision("mnist")),
+    "fashion-mnist": DatasetSpec("Fashion-MNIST", 10, False, _torchvision("fashion-mnist")),
+    "cifar10": DatasetSpec("CIFAR-10", 10, False, _torchvision("cifar10")),
+    "cifar100": DatasetSpec("CIFAR-100", 100, False, _torchvision("cifar100")),
+    "food101": DatasetSpec("Food-101", 101, False, _jpegs("food101", store_side=True)),
+    "tiny-imagenet": DatasetSpec("Tiny-ImageNet", 200, False,
+                                 _jpegs("tiny-imagenet", store_side=False)),
 }
 
 
 def _stratified(x, y, fraction: float, seed: int):
     """(rest, held-out) with `fraction` of the samples held out, class-stratified."""
+    from sklearn.model_selection import train_test_split
+
     idx_rest, idx_out = train_test_split(
         np.arange(len(y)), test_size=fraction, stratify=y, random_state=seed
     )
@@ -141,7 +126,7 @@ def _stratified(x, y, fraction: float, seed: int):
 def load_splits(cfg, root: Path | None = None) -> Splits:
     """Train/val/test for a DataConfig; deterministic in (name, split_seed, train_limit)."""
     spec = DATASETS[cfg.name]
-    raw = spec.load(Path(root) if root else data_root())
+    raw = spec.load(Path(root) if root else data_root(), cfg.image_size)
     train = raw["train"]
     test = raw.get("test")
     if test is None:
@@ -153,6 +138,8 @@ def load_splits(cfg, root: Path | None = None) -> Splits:
         train, val = _stratified(*train, cfg.val_fraction, cfg.split_seed + 1)
     if cfg.train_limit and cfg.train_limit < len(train[1]):
         _, train = _stratified(*train, cfg.train_limit / len(train[1]), cfg.split_seed + 2)
+
+    import torch  # here, not at the top: listing datasets (config checks) needs no torch
 
     def split(xy) -> Split:
         x, y = xy

@@ -63,10 +63,43 @@ def use_cifar_stem(model: nn.Module) -> None:
     model.maxpool = nn.Identity()
 
 
+def _timm_model(cfg, num_classes: int, in_chans: int) -> nn.Module:
+    kwargs = dict(num_classes=num_classes, in_chans=in_chans, **cfg.kwargs)
+    if cfg.pretrained != "timm":
+        return timm.create_model(cfg.name, pretrained=False, **kwargs)
+    if not cfg.pretrained_file:
+        try:
+            return timm.create_model(cfg.name, pretrained=True, **kwargs)
+        except OSError as exc:  # offline, or the hub is unreachable
+            raise UserError(f"cannot fetch the pretrained weights of {cfg.name} "
+                            f"({exc.__class__.__name__}); prefetch them with 'make weights', "
+                            "or set model.pretrained_file to a local copy") from None
+    path = Path(cfg.pretrained_file).expanduser()
+    if not path.is_file():
+        raise UserError(f"model.pretrained_file {path} not found; copy the weights of "
+                        f"{cfg.name} there (see 'make weights')")
+    try:  # timm's own loader: weights only, its checkpoint filters, a new head if needed
+        return timm.create_model(cfg.name, pretrained=True,
+                                 pretrained_cfg_overlay=dict(file=str(path)), **kwargs)
+    except Exception as exc:
+        raise UserError(f"cannot load model.pretrained_file {path} into {cfg.name}: "
+                        f"{exc.__class__.__name__}: {str(exc).splitlines()[0][:200]}") from None
+
+
+def prefetch_weights(name: str) -> str:
+    """Download the hub weights of timm model `name` into timm's (Hugging Face) cache."""
+    try:
+        model = timm.create_model(name, pretrained=True)
+    except OSError as exc:
+        raise UserError(f"cannot fetch the weights of {name} ({exc.__class__.__name__}); "
+                        "check the network") from None
+    cfg = model.pretrained_cfg
+    return cfg.get("hf_hub_id") or cfg.get("url") or "timm cache"
+
+
 def create_model(cfg, num_classes: int, in_chans: int, results_dir: Path) -> nn.Module:
     """A timm model with a new `num_classes` head, its backbone initialised as `cfg.pretrained`."""
-    model = timm.create_model(cfg.name, pretrained=cfg.pretrained == "timm",
-                              num_classes=num_classes, in_chans=in_chans, **cfg.kwargs)
+    model = _timm_model(cfg, num_classes, in_chans)
     if cfg.cifar_stem:
         use_cifar_stem(model)
     if cfg.pretrained.startswith("run:"):

@@ -10,7 +10,7 @@ from pathlib import Path
 from ftbench import atomic
 from ftbench.config import Experiment
 from ftbench.errors import UserError
-from ftbench.train import SUMMARY, run_dir
+from ftbench.layout import SUMMARY, run_dir
 
 COLUMNS = [
     "table", "run_id", "seed", "status", "dataset", "dataset_display", "model", "model_label",

@@ -25,6 +25,13 @@ COLUMNS = ["table", "seed", "variant", "model", "model_label", "method", "lora_r
            "lora_targets", "classes", "trainable_params", "total_params"]
 
 
+def config_key(table: str, c) -> tuple:
+    """What the counts depend on: runs of a table that share it share one row."""
+    return (table, c.model.name, json.dumps(c.model.kwargs, sort_keys=True), c.model.cifar_stem,
+            json.dumps(c.method.__dict__, sort_keys=True), DATASETS[c.data.name].num_classes,
+            c.data.channels)
+
+
 def configurations(experiments: list[Experiment]) -> list[dict]:
     """One entry per distinct (model, method, classes) of each table, in config order."""
     out, seen = [], set()
@@ -32,13 +39,13 @@ def configurations(experiments: list[Experiment]) -> list[dict]:
         for r in e.runs:
             c = r.config
             classes = DATASETS[c.data.name].num_classes
-            key = (e.name, c.model.name, json.dumps(c.model.kwargs, sort_keys=True),
-                   json.dumps(c.method.__dict__, sort_keys=True), classes, c.data.channels)
+            key = config_key(e.name, c)
             if key in seen:
                 continue
             seen.add(key)
             variant = "/".join(v for k, v in r.axes.items() if k != "dataset") or r.run_id
-            out.append({"experiment": e, "config": c, "classes": classes, "variant": variant})
+            out.append({"experiment": e, "config": c, "classes": classes, "variant": variant,
+                        "key": key})
     return out
 
 

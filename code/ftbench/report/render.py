@@ -13,10 +13,10 @@ from pathlib import Path
 
 from ftbench import atomic
 from ftbench.config import Experiment
+from ftbench.layout import run_dir
 from ftbench.report import figures
 from ftbench.report.aggregate import read_csv, read_summary
 from ftbench.report.latex import Tex, count, environment, escape, macro_key, mean_std, num, pct
-from ftbench.train import run_dir
 
 METHOD_NAMES = {"full": "full fine-tuning", "head": "classifier only", "lora": "LoRA"}
 

@@ -1,0 +1,12 @@
+"""Where a run's files live. Kept free of heavy imports, so that collecting and rendering
+results does not load torch or timm."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+SUMMARY = "summary.json"  # written last: a run is finished if and only if it exists
+
+
+def run_dir(results_dir: Path, spec) -> Path:
+    return Path(results_dir) / "runs" / spec.table / spec.run_id
