@@ -9,6 +9,7 @@ import http.server
 import json
 import os
 import pickle
+import shutil
 import struct
 import threading
 
@@ -240,3 +241,21 @@ def test_download_with_a_wrong_md5_leaves_no_file(tmp_path, server):
         files.download(url, tmp_path / "archive.zip", "0" * 32)
     assert list(tmp_path.iterdir()) == []
 
+
+
+def test_fetch_unpacks_a_verified_archive_and_replaces_a_partial_copy(tmp_path, server,
+                                                                        monkeypatch):
+    url, handler = server
+    src = tmp_path / "src"
+    fake_tiny_imagenet(src)
+    archive = tmp_path / "tiny.zip"
+    shutil.make_archive(str(archive.with_suffix("")), "zip", src, "tiny-imagenet-200")
+    handler.payload = archive.read_bytes()
+    monkeypatch.setattr(files, "TINY_IMAGENET_URL", url)
+    monkeypatch.setattr(files, "TINY_IMAGENET_MD5", hashlib.md5(handler.payload).hexdigest())
+    root = tmp_path / "data"
+    files.fetch("tiny-imagenet", root)
+    assert len(_splits("tiny-imagenet", root, val_fraction=0.2).test) == 9
+    (root / "tiny-imagenet-200" / "val" / "images" / "val_0.JPEG").unlink()  # cut short
+    files.fetch("tiny-imagenet", root)  # the partial copy is replaced from the archive
+    assert (root / "tiny-imagenet-200" / "val" / "images" / "val_0.JPEG").is_file()

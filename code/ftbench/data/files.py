@@ -94,8 +94,7 @@ def fetch(name: str, root: Path) -> None:
     root = Path(root)
     if name == "tiny-imagenet":
         final = root / "tiny-imagenet-200"
-        if final.is_dir():
-            tiny_imagenet_index(root)  # complete, or say what is missing
+        if _complete(tiny_imagenet_index, root, final):
             return
         archive = download(TINY_IMAGENET_URL, root / "tiny-imagenet-200.zip", TINY_IMAGENET_MD5)
         staging = root / ".tiny-imagenet-200.unpacking"
@@ -117,11 +116,25 @@ def fetch(name: str, root: Path) -> None:
         cls(str(root), train=True, download=True)
     elif name == "food101":
         download(cls._URL, root / Path(cls._URL).name, cls._MD5)
-        cls(str(root), split="train", download=True)
-        food101_index(root)
+        if not _complete(food101_index, root, root / "food-101"):
+            cls(str(root), split="train", download=True)  # unpacks the verified archive
+            food101_index(root)
     else:
         download(cls.url, root / cls.filename, cls.tgz_md5)
         cls(str(root), train=True, download=True)
+
+
+def _complete(index, root: Path, folder: Path) -> bool:
+    """Whether `folder` holds the whole dataset; a partial copy (an unpacking cut short) is
+    removed so that it is unpacked again."""
+    if not folder.is_dir():
+        return False
+    try:
+        index(root)
+        return True
+    except UserError:
+        shutil.rmtree(folder)
+        return False
 
 
 # ---------------------------------------------------------------------------------------------
