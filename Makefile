@@ -67,12 +67,15 @@ $(VENV): pyproject.toml
 venv: $(VENV) ## create .venv and install the pinned dependencies
 
 # One Make rule per run, generated from the configs (targets need the plan; help/test do not).
-NEEDS_PLAN := $(if $(MAKECMDGOALS),$(filter-out help venv test lint clean clean-results paper data weights dryrun,$(MAKECMDGOALS)),all)
+NEEDS_PLAN := $(if $(MAKECMDGOALS),$(filter-out help venv test lint clean clean-results paper data weights dryrun docker-build docker-run,$(MAKECMDGOALS)),all)
 ifneq ($(NEEDS_PLAN),)
 -include $(PLAN_MK)
 endif
 
-$(PLAN_MK): $(wildcard $(CONFIGS)/*.yaml) $(CONFIGS)/profiles/$(PROFILE).yaml code/ftbench/config.py code/ftbench/plan.py | $(VENV)
+# Planned on every call: it also tells finished, current runs from stale ones by content (the
+# config hash in each summary), since file times after a clone or a copy mean nothing.
+.PHONY: FORCE
+$(PLAN_MK): FORCE | $(VENV)
 	$(FTBENCH) plan --make $@ $(OPTS) $(OVERRIDES)
 
 plan: | $(VENV) ## list the runs of PROFILE with their settings
@@ -114,6 +117,19 @@ weights: | $(VENV) ## prefetch the pretrained weights PROFILE's models use into 
 dryrun: | $(VENV) ## every paper run at full size: two CPU steps, shapes and counts checked
 	$(FTBENCH) dryrun --profile paper --configs $(CONFIGS) --results $(RESULTS) \
 		--generated $(GENERATED_ROOT)
+
+# The CUDA image: the same pipeline, with the data root and results/ mounted from the host.
+IMAGE ?= ftbench
+HOST_DATA_DIR ?= $(or $(DATA_DIR),$(HOME)/.cache/ftbench/data)
+.PHONY: docker-build docker-run
+docker-build: ## build the CUDA image (Dockerfile) as IMAGE (default ftbench)
+	docker build --build-arg GIT_COMMIT=$$(git rev-parse HEAD 2>/dev/null || echo unknown) \
+		-t $(IMAGE) .
+
+docker-run: ## run make all PROFILE=paper in the image on all GPUs, data and results mounted
+	mkdir -p "$(HOST_DATA_DIR)" results
+	docker run --rm --gpus all -v "$(HOST_DATA_DIR):/data" -v "$(CURDIR)/results:/ftbench/results" \
+		$(IMAGE)
 
 test: | $(VENV) ## lint, then the whole test suite (includes an end-to-end run to a PDF)
 	$(PY) -m ruff check code tests

@@ -97,6 +97,7 @@ def _dispatch(args) -> int:
 
         if args.make:
             plan.write_make_rules(experiments, args.profile, results, args.make)
+            plan.refresh_current(experiments, results)
         else:
             print(plan.describe(experiments))
         return 0

@@ -8,6 +8,7 @@ changed, and nothing else.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from ftbench import atomic
@@ -65,3 +66,42 @@ def write_make_rules(experiments: list[Experiment], profile: str, results: Path,
               "CSVS := " + " ".join(str(Path(results) / f"{t}.csv") for t in tables),
               "RENDERED := $(foreach t,$(TABLES),$(GENERATED)/$(t)/table.tex)", ""]
     atomic.write_text_if_changed(Path(path), "\n".join(rules))
+
+
+def _current(spec, results: Path) -> bool:
+    """Finished, and with the configuration it has now (the summary records its hash)."""
+    try:
+        summary = json.loads((run_dir(results, spec) / SUMMARY).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return summary.get("config_hash") == spec.config.hash()
+
+
+def refresh_current(experiments: list[Experiment], results: Path) -> int:
+    """Content over clock. After a clone or a copy, file times say nothing about which result is
+    older, so Make would retrain finished runs. A run whose summary records the configuration it
+    has now is current whatever the times say: its summary is made newer than what it depends
+    on, and a CSV equal to what its summaries give newer than them. Returns the files touched."""
+    from ftbench.report.aggregate import csv_text
+
+    def mtime(path: Path) -> int:
+        return path.stat().st_mtime_ns if path.exists() else 0
+
+    touched = 0
+    runs = sorted((r for e in experiments for r in e.runs), key=lambda r: len(r.depends_on))
+    for r in runs:  # backbones before the runs that start from them
+        summary = run_dir(results, r) / SUMMARY
+        deps = [run_dir(results, r) / "config.json"]
+        deps += [Path(results) / "runs" / k / SUMMARY for k in r.depends_on]
+        if _current(r, results) and mtime(summary) <= max(mtime(d) for d in deps):
+            os.utime(summary)
+            touched += 1
+    for e in experiments:
+        csv = Path(results) / f"{e.name}.csv"
+        if not e.runs or not csv.exists() or not all(_current(r, results) for r in e.runs):
+            continue
+        newest = max(mtime(run_dir(results, r) / SUMMARY) for r in e.runs)
+        if mtime(csv) <= newest and csv.read_text(encoding="utf-8") == csv_text(e, results):
+            os.utime(csv)
+            touched += 1
+    return touched

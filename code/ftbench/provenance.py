@@ -27,7 +27,10 @@ def device_name(device: torch.device) -> str:
 
 
 def git_commit() -> tuple[str, bool]:
+    """(commit, dirty). In the Docker image, which has no .git, the commit it was built from."""
     root = Path(__file__).resolve().parents[2]
+    if not (root / ".git").exists() and os.environ.get("FTBENCH_GIT_COMMIT"):
+        return os.environ["FTBENCH_GIT_COMMIT"], False
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
                                 text=True, check=True).stdout.strip()

@@ -20,6 +20,7 @@ COLUMNS = [
     "timm", "peft", "git_commit", "lora_dropout", "unmerged_ms_per_image",
     "merged_ms_per_image", "merge_speedup", "merge_same_predictions", "merge_max_prob_diff",
     "train_accuracy", "optimizer", "schedule", "lr", "batch_size", "weight_decay", "grad_clip",
+    "python", "torchvision", "cuda", "git_dirty", "started", "finished",
 ]
 
 
@@ -51,7 +52,10 @@ def row(s: dict) -> dict:
         "trainable_params": s["params"]["trainable"], "total_params": s["params"]["total"],
         "config_hash": s["config_hash"], "device_name": s["env"]["device_name"],
         "torch": s["env"]["torch"], "timm": s["env"]["timm"], "peft": s["env"]["peft"],
-        "git_commit": s["env"]["git_commit"],
+        "git_commit": s["env"]["git_commit"], "git_dirty": s["env"].get("git_dirty", ""),
+        "python": s["env"].get("python", ""), "torchvision": s["env"].get("torchvision", ""),
+        "cuda": s["env"].get("cuda") or "", "started": s.get("started", ""),
+        "finished": s.get("finished", ""),
         "lora_dropout": c["method"]["dropout"] if lora else "",
         "train_accuracy": s["test"].get("train_accuracy", ""),
         "optimizer": c["train"]["optimizer"], "schedule": c["train"]["schedule"],
@@ -68,7 +72,7 @@ def _merge_columns(merge: dict | None) -> dict:
     return {col: (merge or {}).get(key, "") for col, key in keys.items()}
 
 
-def aggregate(experiment: Experiment, results: Path) -> Path:
+def csv_text(experiment: Experiment, results: Path) -> str:
     rows = [row(read_summary(run_dir(results, r) / SUMMARY)) for r in experiment.runs]
     axes = [f"axis_{k}" for k in (experiment.runs[0].axes if experiment.runs else {})]
     buf = io.StringIO()
@@ -76,8 +80,12 @@ def aggregate(experiment: Experiment, results: Path) -> Path:
                             lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
+    return buf.getvalue()
+
+
+def aggregate(experiment: Experiment, results: Path) -> Path:
     out = Path(results) / f"{experiment.name}.csv"
-    atomic.write_text(out, buf.getvalue())
+    atomic.write_text(out, csv_text(experiment, results))
     return out
 
 

@@ -48,6 +48,14 @@ def count(n) -> Tex:
     return Tex(f"{int(float(n)):,}".replace(",", "{,}"))
 
 
+def pvalue(p) -> Tex:
+    """A p-value for a table: -- for the baseline itself, <0.001 below that."""
+    if p is None or p == "":
+        return Tex("--")
+    p = float(p)
+    return Tex("$<$0.001" if p < 0.001 else f"{p:.3f}")
+
+
 def mean_std(values, fmt=pct) -> Tex:
     """One value as is; several as mean $\\pm$ std (sample std, ddof=1)."""
     vals = [float(v) for v in values]
@@ -68,7 +76,8 @@ def environment() -> jinja2.Environment:
         trim_blocks=True, lstrip_blocks=True, autoescape=False,
         undefined=jinja2.StrictUndefined, finalize=_finalize, keep_trailing_newline=True,
     )
-    env.filters.update(tex=escape, pct=pct, num=num, count=count, mean_std=mean_std)
+    env.filters.update(tex=escape, pct=pct, num=num, count=count, mean_std=mean_std,
+                       pvalue=pvalue)
     env.globals.update(pct=pct, num=num, count=count)
     return env
 

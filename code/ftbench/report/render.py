@@ -16,7 +16,17 @@ from ftbench.config import Experiment
 from ftbench.layout import run_dir
 from ftbench.report import figures
 from ftbench.report.aggregate import read_csv, read_summary
-from ftbench.report.latex import Tex, count, environment, escape, macro_key, mean_std, num, pct
+from ftbench.report.latex import (
+    Tex,
+    count,
+    environment,
+    escape,
+    macro_key,
+    mean_std,
+    num,
+    pct,
+    pvalue,
+)
 
 METHOD_NAMES = {"full": "full fine-tuning", "head": "classifier only", "lora": "LoRA"}
 
@@ -115,6 +125,10 @@ def render_table(experiment: Experiment, results: Path, generated: Path) -> None
                        key=lambda g: _mean(g["accuracy"]))
             m[macro_key(name, d, "winner")] = escape(best["label"])
 
+    baseline_note = _paired_tests(experiment, groups, axes, results, int(seeds[0]))
+    for g in groups:
+        if g.get("p") is not None:
+            m[macro_key(name, *g["axes"].values(), "p")] = pvalue(g["p"])
     if experiment.report.get("table") == "paired" and axes:
         # each configuration against the first of its dataset (the baseline)
         baseline: dict[str, dict] = {}
@@ -134,7 +148,8 @@ def render_table(experiment: Experiment, results: Path, generated: Path) -> None
     memory_kind = ", ".join(sorted({kinds.get(r["memory_kind"], r["memory_kind"]) for r in rows}))
     table = template.render(groups=groups, caption=caption, label=f"tab:{name}",
                             seeds=len(seeds), first_axis=axes[0] if axes else None,
-                            memory_kind=memory_kind, grid=_grid(experiment, rows))
+                            memory_kind=memory_kind, grid=_grid(experiment, rows),
+                            baseline_note=baseline_note)
 
     # figures
     kind = experiment.report.get("table", "benchmark")
@@ -157,6 +172,30 @@ def render_table(experiment: Experiment, results: Path, generated: Path) -> None
 
     atomic.write_text(out / "macros.tex", _macros(m))
     atomic.write_text(out / "table.tex", table)  # last: Make's target for this table
+
+
+def _paired_tests(experiment: Experiment, groups: list[dict], axes: list[str], results: Path,
+                  seed: int) -> str:
+    """McNemar's test of each configuration against its baseline on the same test images (the
+    first seed's predictions). The baseline is the first configuration of each block of
+    `report.paired_by` axes (default: the first axis when there are several, else none but the
+    first row). Sets g["p"] (None for a baseline); returns the caption's words for it."""
+    from ftbench.report.stats import correctness, mcnemar
+
+    by = experiment.report.get("paired_by", axes[:1] if len(axes) > 1 else [])
+    baselines: dict[tuple, dict] = {}
+    for g in groups:
+        base = baselines.setdefault(tuple(g["axes"][a] for a in by), g)
+        g["p"] = None
+        if base is g or experiment.report.get("table") == "grid":
+            continue
+        a, b = (Path(results) / "runs" / experiment.name /
+                next(r["run_id"] for r in x["rows"] if int(r["seed"]) == seed) /
+                "predictions.npz" for x in (base, g))
+        if a.exists() and b.exists():
+            g["p"] = mcnemar(correctness(a), correctness(b))[0]
+    return experiment.report.get(
+        "baseline", "the first row of its dataset" if by else "the first row")
 
 
 def _benchmark_figures(experiment: Experiment, rows: list[dict], groups: list[dict],
@@ -313,6 +352,16 @@ def render_summary(experiments: list[Experiment], profile: str, description: str
         "peft": escape(first.get("peft", "")),
         "commit": escape((first.get("git_commit") or "unknown")[:12]),
     }
+    m["python"] = escape(first.get("python", ""))
+    m["torchvision"] = escape(first.get("torchvision", ""))
+    m["cuda"] = escape(", ".join(sorted({r["cuda"] for r in rows if r.get("cuda")})) or "none")
+    m["dirty"] = "1" if any(r.get("git_dirty") == "True" for r in rows) else "0"
+    per_table = [{"name": e.name, "title": e.title, "runs": len(e.runs),
+                  "minutes": sum(float(r["wall_s"]) for r in rows if r["table"] == e.name) / 60}
+                 for e in experiments if e.runs]
+    table = environment().get_template("compute_table.tex.j2").render(
+        tables=per_table, total=sum(t["minutes"] for t in per_table), runs=len(rows))
+    atomic.write_text(Path(generated) / "compute.tex", table)
     atomic.write_text(Path(generated) / "profile.tex", _macros(m))
 
 
