@@ -70,5 +70,5 @@ def test_make_all_builds_a_pdf_whose_table_equals_the_csv(tmp_path):
     path.write_text(path.read_text().replace("lr: 3.0e-3}", "lr: 2.0e-3}"))
     dry = _make(tmp_path, "-n", "all", f"CONFIGS={configs}")
     reruns = re.findall(r"ftbench run (\S+)", dry.stdout)
-    assert sorted(reruns) == ["resnet34-lora/cifar100--head--s0",
-                              "resnet34-lora/cifar100--lora--s0"], dry.stdout
+    assert sorted(reruns) == [f"resnet34-lora/cifar100--{m}--s{s}" for m in ("head", "lora")
+                              for s in (0, 1)], dry.stdout

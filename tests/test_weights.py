@@ -77,4 +77,4 @@ def test_dry_run_of_seed_003_at_full_size():
     exps = [e for e in config.load_all(ROOT / "configs", "paper") if e.name == "vit-lora-food101"]
     rows = count_all(exps)
     assert int(rows[0]["trainable_params"]) == 1_257_317
-    assert dry_run(exps, rows, log=lambda _: None) == 1  # ViT-B/16, 224 px, 4 accumulation steps
+    assert dry_run(exps, rows, log=lambda _: None) == 3  # ViT-B/16, 224 px, 4 accumulation steps

@@ -349,7 +349,7 @@ def validate(cfg: RunConfig, where: str, check_models: bool = True) -> RunConfig
 
 EXPERIMENT_KEYS = ("title", "seed", "description", "enabled", "base", "axes", "seeds", "report",
                    "profiles")
-PROFILE_KEYS = ("description", "run")
+PROFILE_KEYS = ("description", "run", "seeds")
 
 
 @dataclass
@@ -465,7 +465,7 @@ def load_experiment(path: Path, profile: str, config_dir: Path, overrides: dict 
         axes = doc.get("axes") or {}
         names = list(axes)
         choices = [_axis_values(n, axes[n], where) for n in names]
-        seeds = doc.get("seeds", [0])
+        seeds = doc.get("seeds", profile_doc.get("seeds", [0]))  # else the profile's
         if not isinstance(seeds, list) or not all(isinstance(s, int) for s in seeds) or not seeds:
             raise UserError(f"{where}: 'seeds' must be a non-empty list of integers")
         for combo in itertools.product(*choices):
