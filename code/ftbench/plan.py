@@ -60,7 +60,8 @@ def write_make_rules(experiments: list[Experiment], profile: str, results: Path,
         rules += [f"RUNS_{e.name} := {' '.join(summaries)}",
                   f"{csv}: $(RUNS_{e.name})", f"\t$(FTBENCH) aggregate {e.name} $(OPTS)", "",
                   f".PHONY: {e.name}", f"{e.name}: $(GENERATED)/{e.name}/table.tex", "",
-                  f"$(GENERATED)/{e.name}/table.tex: {csv} $(RENDER_SRC)",
+                  # its config too: the report section (captions, baselines) is rendered
+                  f"$(GENERATED)/{e.name}/table.tex: {csv} {e.path} $(RENDER_SRC)",
                   f"\t$(FTBENCH) render {e.name} $(OPTS)", ""]
     rules += [f"TABLES := {' '.join(tables)}",
               "CSVS := " + " ".join(str(Path(results) / f"{t}.csv") for t in tables),
