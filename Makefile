@@ -141,5 +141,5 @@ lint: | $(VENV) ## ruff on the code and the tests
 clean: ## delete rendered LaTeX and PDFs (keeps results: training is the expensive part)
 	rm -rf $(GENERATED_ROOT) $(BUILD_ROOT)
 
-clean-results: ## delete the runs and CSVs of PROFILE (they will be retrained)
+clean-results: ## delete the runs and CSVs of PROFILE (tiny's are committed: git restores them)
 	rm -rf $(RUN_ROOT)
