@@ -259,3 +259,10 @@ def test_fetch_unpacks_a_verified_archive_and_replaces_a_partial_copy(tmp_path, 
     (root / "tiny-imagenet-200" / "val" / "images" / "val_0.JPEG").unlink()  # cut short
     files.fetch("tiny-imagenet", root)  # the partial copy is replaced from the archive
     assert (root / "tiny-imagenet-200" / "val" / "images" / "val_0.JPEG").is_file()
+
+
+def test_a_split_too_small_for_every_class_is_one_line(tmp_path):
+    fake_tiny_imagenet(tmp_path)  # 15 training images of 3 classes: 10% held out is 2 images
+    with pytest.raises(UserError, match="cannot hold all 3 classes") as err:
+        _splits("tiny-imagenet", tmp_path, val_fraction=0.1)
+    assert "\n" not in str(err.value) and "data.val_fraction" in str(err.value)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ftbench.data import files, synthetic
+from ftbench.errors import UserError
 
 if TYPE_CHECKING:
     import torch
@@ -117,6 +118,12 @@ def _stratified(x, y, fraction: float, seed: int):
     """(rest, held-out) with `fraction` of the samples held out, class-stratified."""
     from sklearn.model_selection import train_test_split
 
+    classes = len(np.unique(y))
+    held = int(np.ceil(fraction * len(y)))  # as scikit-learn rounds it
+    if min(held, len(y) - held) < classes:  # scikit-learn's own message names no config key
+        raise UserError(f"a stratified split of {len(y)} images into {len(y) - held} and "
+                        f"{held} cannot hold all {classes} classes on both sides; "
+                        f"raise data.train_limit or change data.val_fraction")
     idx_rest, idx_out = train_test_split(
         np.arange(len(y)), test_size=fraction, stratify=y, random_state=seed
     )
