@@ -56,21 +56,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("table", nargs="?", help="experiment name (a file configs/<table>.yaml)")
     p.add_argument("--all", action="store_true", help="every table of the profile")
 
-    p = sub.add_parser("params", help="count parameters of every paper configuration at full "
-                       "size -> <results>/<profile>/params.csv")
-    _common(p)
-
-    p = sub.add_parser("data", help="download (resumably, checksummed) and unpack the datasets "
-                       "the profile's runs read, into DATA_DIR")
-    _common(p)
-
-    p = sub.add_parser("weights", help="prefetch the pretrained weights of the profile's "
-                       "models into timm's cache")
-    _common(p)
-
-    p = sub.add_parser("dryrun", help="build every run at full size and train it two steps on "
-                       "synthetic data on the CPU; check shapes, gradients, parameter counts")
-    _common(p)
+    for name, help_text in (  # commands with only the common options
+        ("params", "count parameters of every paper configuration at full size -> "
+                   "<results>/<profile>/params.csv"),
+        ("data", "download (resumably, checksummed) and unpack the datasets the profile's runs "
+                 "read, into DATA_DIR"),
+        ("weights", "prefetch the pretrained weights of the profile's models into timm's cache"),
+        ("dryrun", "build every run at full size and train it two steps on synthetic data on "
+                   "the CPU; check shapes, gradients, parameter counts"),
+    ):
+        _common(sub.add_parser(name, help=help_text))
 
     p = sub.add_parser("render", help="CSV -> LaTeX table, figures and number macros")
     _common(p)

@@ -36,6 +36,12 @@ def describe(experiments: list[Experiment]) -> str:
     return "\n".join(lines)
 
 
+def prerequisites(spec, results: Path) -> list[Path]:
+    """What a run's summary depends on: its config stamp and the runs it starts from."""
+    return [run_dir(results, spec) / "config.json",
+            *(Path(results) / "runs" / k / SUMMARY for k in spec.depends_on)]
+
+
 def write_make_rules(experiments: list[Experiment], profile: str, results: Path,
                      path: Path) -> None:
     """Write the Make fragment for `profile` (and the per-run config stamps it depends on)."""
@@ -52,9 +58,9 @@ def write_make_rules(experiments: list[Experiment], profile: str, results: Path,
             stamp = d / "config.json"
             atomic.write_text_if_changed(stamp, json.dumps(r.config.essential(), indent=2,
                                                            sort_keys=True) + "\n")
-            deps = [str(stamp)] + [str(Path(results) / "runs" / k / SUMMARY) for k in r.depends_on]
+            deps = " ".join(str(p) for p in prerequisites(r, results))
             summaries.append(str(d / SUMMARY))
-            rules += [f"{d / SUMMARY}: {' '.join(deps)} | $(VENV)",
+            rules += [f"{d / SUMMARY}: {deps} | $(VENV)",
                       f"\t$(LAUNCH) $(FTBENCH) run {r.key} $(OPTS) $(OVERRIDES)", ""]
         csv = Path(results) / f"{e.name}.csv"
         rules += [f"RUNS_{e.name} := {' '.join(summaries)}",
@@ -89,17 +95,16 @@ def refresh_current(experiments: list[Experiment], results: Path) -> int:
         return path.stat().st_mtime_ns if path.exists() else 0
 
     touched = 0
+    current = {r.key: _current(r, results) for e in experiments for r in e.runs}
     runs = sorted((r for e in experiments for r in e.runs), key=lambda r: len(r.depends_on))
     for r in runs:  # backbones before the runs that start from them
         summary = run_dir(results, r) / SUMMARY
-        deps = [run_dir(results, r) / "config.json"]
-        deps += [Path(results) / "runs" / k / SUMMARY for k in r.depends_on]
-        if _current(r, results) and mtime(summary) <= max(mtime(d) for d in deps):
+        if current[r.key] and mtime(summary) <= max(map(mtime, prerequisites(r, results))):
             os.utime(summary)
             touched += 1
     for e in experiments:
         csv = Path(results) / f"{e.name}.csv"
-        if not e.runs or not csv.exists() or not all(_current(r, results) for r in e.runs):
+        if not e.runs or not csv.exists() or not all(current[r.key] for r in e.runs):
             continue
         newest = max(mtime(run_dir(results, r) / SUMMARY) for r in e.runs)
         if mtime(csv) <= newest and csv.read_text(encoding="utf-8") == csv_text(e, results):
