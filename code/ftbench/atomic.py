@@ -1,4 +1,8 @@
-"""Write-then-rename, so an interrupted process never leaves a half-written result behind."""
+"""Write-then-rename, so an interrupted process never leaves a half-written result behind.
+
+Temporary files are named `.<name>.<random><suffix>` next to their target; a process killed
+between writing and renaming leaves one behind, which `remove_stale` sweeps up.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+
+from ftbench import faults
 
 
 def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
@@ -17,6 +23,7 @@ def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
     os.close(fd)
     try:
         write(Path(tmp))
+        faults.point(f"write:{path.name}")  # written but not yet in place
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -38,3 +45,11 @@ def write_text_if_changed(path: Path, text: str) -> bool:
         return False
     write_text(path, text)
     return True
+
+
+def remove_stale(folder: Path) -> int:
+    """Delete the temporary files an interrupted writer left in `folder`."""
+    stale = [p for p in Path(folder).glob(".*") if p.is_file()] if Path(folder).is_dir() else []
+    for p in stale:
+        p.unlink(missing_ok=True)
+    return len(stale)

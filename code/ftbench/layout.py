@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 SUMMARY = "summary.json"  # written last: a run is finished if and only if it exists
+CHECKPOINT = "checkpoint.pt"  # the last finished epoch of an unfinished run
 
 
 def run_dir(results_dir: Path, spec) -> Path:

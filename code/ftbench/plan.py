@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ftbench import atomic
 from ftbench.config import Experiment
-from ftbench.layout import SUMMARY, run_dir
+from ftbench.layout import CHECKPOINT, SUMMARY, run_dir
 
 
 def describe(experiments: list[Experiment]) -> str:
@@ -56,8 +56,9 @@ def write_make_rules(experiments: list[Experiment], profile: str, results: Path,
         for r in e.runs:
             d = run_dir(results, r)
             stamp = d / "config.json"
-            atomic.write_text_if_changed(stamp, json.dumps(r.config.essential(), indent=2,
-                                                           sort_keys=True) + "\n")
+            if atomic.write_text_if_changed(stamp, json.dumps(r.config.essential(), indent=2,
+                                                              sort_keys=True) + "\n"):
+                (d / CHECKPOINT).unlink(missing_ok=True)  # the old config's: the run restarts
             deps = " ".join(str(p) for p in prerequisites(r, results))
             summaries.append(str(d / SUMMARY))
             rules += [f"{d / SUMMARY}: {deps} | $(VENV)",

@@ -1,7 +1,8 @@
 """One run: build data and model from a RunConfig, train, select by validation, test once.
 
 The loop is deliberately flat (nanoGPT style): read it top to bottom. Validation picks the best
-epoch; the test split is evaluated exactly once, with the best weights, at the end.
+epoch; the test split is evaluated exactly once, with the best weights, at the end. Each epoch ends
+with a checkpoint; a run that finds one resumes after that epoch (see checkpoint.py).
 """
 
 from __future__ import annotations
@@ -19,12 +20,12 @@ from timm.data import resolve_data_config
 from torch import nn
 from tqdm import tqdm
 
-from ftbench import atomic
+from ftbench import atomic, checkpoint, faults
 from ftbench.config import RunSpec
 from ftbench.data.pipeline import Batches, DeviceTransform
 from ftbench.data.registry import load_splits
 from ftbench.errors import UserError
-from ftbench.layout import SUMMARY, run_dir
+from ftbench.layout import CHECKPOINT, SUMMARY, run_dir
 from ftbench.metrics import classification_metrics, peak_memory, reset_peak_memory
 from ftbench.models.factory import BACKBONE_FILE, backbone_state, create_model
 from ftbench.models.methods import apply_method, count_parameters, set_train_mode
@@ -103,6 +104,8 @@ def train(spec: RunSpec, results_dir: Path, log=print) -> dict:
     started = datetime.now(UTC)
     wall0 = time.perf_counter()
     device = resolve_device(cfg.device)
+    ckpt_path = out / CHECKPOINT
+    resume = checkpoint.load(ckpt_path, cfg.hash())  # before anything is written
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     seed_everything(cfg.seed)
@@ -158,8 +161,19 @@ def train(spec: RunSpec, results_dir: Path, log=print) -> dict:
                   if cfg.probe.enabled else None)
     reset_peak_memory(device)
     history, best_state, best_acc, best_epoch = [], snapshot(), -1.0, 0
-    train_time, status = 0.0, "ok"
-    for epoch in range(1, tcfg.epochs + 1):
+    train_time, status, resumes, first_epoch = 0.0, "ok", [], 1
+    atomic.remove_stale(out)  # temporary files of a writer that was killed
+    if resume is not None:  # continue after the last finished epoch, as if never stopped
+        model.load_state_dict(resume["model"], strict=False)
+        optimizer.load_state_dict(resume["optimizer"])
+        scheduler.load_state_dict(resume["scheduler"])
+        checkpoint.set_rng_state(resume["rng"], train_batches.gen)
+        history, best_state = resume["history"], resume["best_state"]
+        best_acc, best_epoch = resume["best_acc"], resume["best_epoch"]
+        train_time, first_epoch = resume["train_time"], resume["epoch"] + 1
+        resumes = [*resume["resumes"], resume["epoch"]]
+        log(f"[{spec.key}] resuming from {ckpt_path} after epoch {resume['epoch']}")
+    for epoch in range(first_epoch, tcfg.epochs + 1):
         sync()
         t0 = time.perf_counter()
         set_train_mode(model)
@@ -184,6 +198,7 @@ def train(spec: RunSpec, results_dir: Path, log=print) -> dict:
                 optimizer.step()
                 optimizer.zero_grad(set_to_none=True)
                 scheduler.step()
+            faults.point("train-step")
             loss_sum += loss.item() * len(y)
             correct += (logits.argmax(1) == y).sum().item()
             seen += len(y)
@@ -205,9 +220,18 @@ def train(spec: RunSpec, results_dir: Path, log=print) -> dict:
             f"val acc {val_acc:.4f} ({epoch_time:.1f}s)")
         atomic.write_text(out / "epochs.jsonl", "".join(
             json.dumps(h, sort_keys=True) + "\n" for h in history))
+        checkpoint.save(ckpt_path, {
+            "config_hash": cfg.hash(), "epoch": epoch, "resumes": resumes,
+            "model": {k: v for k, v in model.state_dict().items() if k in changing},
+            "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+            "rng": checkpoint.rng_state(train_batches.gen), "history": history,
+            "best_state": best_state, "best_acc": best_acc, "best_epoch": best_epoch,
+            "train_time": train_time})
+        faults.point("epoch-end")
 
     # final report: best-by-validation weights, test split evaluated once
     model.load_state_dict(best_state, strict=False)
+    faults.point("test")
     y_test, p_test, test_loss = evaluate(model, test_batches, autocast, "test")
     metrics = classification_metrics(y_test, p_test, data.num_classes)
     metrics["loss"] = test_loss
@@ -244,7 +268,7 @@ def train(spec: RunSpec, results_dir: Path, log=print) -> dict:
                   "method": cfg.method.name},
         "params": {"trainable": trainable, "total": total},
         "test": metrics,
-        "best_epoch": best_epoch, "best_val_accuracy": best_acc,
+        "best_epoch": best_epoch, "best_val_accuracy": best_acc, "resumed_after": resumes,
         "time": {"train_s": train_time, "per_epoch_s": train_time / epochs_run,
                  "wall_s": time.perf_counter() - wall0},
         "memory": {"peak_mib": peak_mib, "kind": peak_kind},
@@ -255,6 +279,7 @@ def train(spec: RunSpec, results_dir: Path, log=print) -> dict:
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     atomic.write_json(out / SUMMARY, summary)  # last: its existence marks the run finished
+    ckpt_path.unlink(missing_ok=True)  # the summary holds the result; weights are not kept
     log(f"[{spec.key}] test acc {metrics['accuracy']:.4f}, macro-F1 {metrics['macro_f1']:.4f}, "
         f"AUC {metrics['macro_auc']:.4f} (best epoch {best_epoch}; {train_time:.1f}s training)")
     return summary

@@ -1,0 +1,97 @@
+"""Kill a run with SIGKILL at seven points, resume it each time, and get an uninterrupted run's
+exact numbers. A killed run must never look finished: no summary, so Make would run it again.
+
+The kill points come from `FTBENCH_KILL_AT` (ftbench/faults.py). The run is a ViT LoRA run with
+adapter dropout, MixUp, random crops and flips, so every random source a checkpoint restores
+(Python, NumPy, torch, the data order) is in play.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+
+from conftest import ROOT, run_cli
+
+CONFIG = """\
+title: Resume
+description: one small run that is killed and resumed
+base:
+  model: {name: vit_micro_patch4_32}
+  method: {name: lora, r: 4, alpha: 8, dropout: 0.1, targets: [qkv.q, qkv.v]}
+  data: {name: digits, image_size: 32, train_limit: 256, augment: [crop, flip], mixup: 0.2}
+  train: {epochs: 3, batch_size: 32, lr: 3.0e-3}
+  threads: 1
+report: {table: benchmark, caption: resume}
+"""
+RUN = "resume/s0"
+
+# In order; each resumes what the one before left. 8 optimizer steps per epoch.
+KILL_POINTS = [
+    ("train-step@3", "mid-epoch 1, before any checkpoint"),
+    ("write:checkpoint.pt", "while saving epoch 1's checkpoint (written, not yet renamed)"),
+    ("train-step@10", "mid-epoch 2, after epoch 1's checkpoint"),
+    ("write:checkpoint.pt@2", "while saving epoch 3's checkpoint"),
+    ("test", "after the last epoch, before the test split"),
+    ("write:predictions.npz", "while writing the predictions"),
+    ("write:summary.json", "while writing the summary"),
+]
+
+
+def _workdir(tmp_path, name):
+    work = tmp_path / name
+    (work / "configs").mkdir(parents=True)
+    shutil.copytree(ROOT / "configs" / "profiles", work / "configs" / "profiles")
+    (work / "configs" / "resume.yaml").write_text(CONFIG)
+    return work
+
+
+def _run(work, kill_at=None):
+    env = {"FTBENCH_KILL_AT": kill_at} if kill_at else {"FTBENCH_KILL_AT": ""}
+    return run_cli("run", RUN, cwd=work, env=env)
+
+
+def _outputs(work):
+    out = work / "results" / "tiny" / "runs" / "resume" / "s0"
+    summary = json.loads((out / "summary.json").read_text())
+    epochs = [json.loads(line) for line in (out / "epochs.jsonl").read_text().splitlines()]
+    for e in epochs:
+        e.pop("epoch_time_s")
+    with np.load(out / "predictions.npz") as p:
+        predictions = {k: p[k] for k in p.files}
+    return summary, epochs, predictions
+
+
+def test_sigkill_at_seven_points_then_resume_gives_identical_results(tmp_path):
+    reference_dir = _workdir(tmp_path, "uninterrupted")
+    reference = subprocess.Popen(  # alongside the killed runs: one thread each
+        [sys.executable, "-m", "ftbench", "run", RUN], cwd=reference_dir,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    work = _workdir(tmp_path, "killed")
+    out = work / "results" / "tiny" / "runs" / "resume" / "s0"
+    for point, where in KILL_POINTS:
+        proc = _run(work, point)
+        assert proc.returncode == -9, (point, proc.returncode, proc.stderr[-2000:])
+        assert not (out / "summary.json").exists(), f"killed {where}, yet counted as finished"
+        if point.startswith("write:"):  # killed between writing and renaming: a stray temp
+            assert list(out.glob(f".{point.split(':')[1].split('@')[0]}.*")), point
+    done = _run(work)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "resuming" in done.stdout and not list(out.glob(".*")), "stale temp files swept"
+    assert not (out / "checkpoint.pt").exists(), "a finished run keeps no checkpoint"
+
+    assert reference.wait(timeout=600) == 0, reference.stdout.read()[-2000:]
+    summary, epochs, predictions = _outputs(work)
+    ref_summary, ref_epochs, ref_predictions = _outputs(reference_dir)
+    assert summary["test"] == ref_summary["test"]  # bit-identical: exact float equality
+    assert summary["best_epoch"] == ref_summary["best_epoch"]
+    assert summary["best_val_accuracy"] == ref_summary["best_val_accuracy"]
+    assert epochs == ref_epochs
+    assert all(np.array_equal(predictions[k], ref_predictions[k]) for k in ref_predictions)
+    assert summary["resumed_after"] and ref_summary["resumed_after"] == []
+    assert summary["config_hash"] == ref_summary["config_hash"]
