@@ -19,12 +19,13 @@ BUILD_ROOT ?= paper/build
 LAUNCH ?=
 OVERRIDES ?=
 PYTHON ?= python3
-# Runs at once: every core for the CPU-only tiny profile (one torch thread each), one otherwise
-# (one GPU). `make JOBS=1` serialises; `make -j N` is the same as JOBS=N.
+# Runs at once: every core for the CPU-only tiny profile, one otherwise (one GPU).
+# `make JOBS=1` serialises. Tiny runs use one torch thread each whatever JOBS is: float sums
+# then happen in the same order, so the numbers do not depend on JOBS or on the machine's cores.
 NPROC := $(shell nproc 2>/dev/null || echo 1)
 JOBS ?= $(if $(filter tiny,$(PROFILE)),$(NPROC),1)
 MAKEFLAGS += -j$(JOBS)
-export OMP_NUM_THREADS ?= $(shell echo $$(( $(NPROC) / $(JOBS) > 0 ? $(NPROC) / $(JOBS) : 1 )))
+export OMP_NUM_THREADS ?= $(if $(filter tiny,$(PROFILE)),1,$(shell echo $$(( $(NPROC) / $(JOBS) > 0 ? $(NPROC) / $(JOBS) : 1 ))))
 
 VENV := .venv/.installed
 PY := .venv/bin/python

@@ -6,6 +6,7 @@ Errors the user can fix print one line and exit with status 2; `--debug` shows t
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -22,6 +23,13 @@ EXAMPLES = """examples:
 """
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors as the same single line as every other error."""
+
+    def error(self, message: str):
+        self.exit(2, f"ftbench: error: {message}; see {self.prog} --help\n")
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile", default="tiny", help="tiny | quick | paper (default: tiny)")
     p.add_argument("--configs", type=Path, default=Path("configs"),
@@ -34,7 +42,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="ftbench", description=__doc__.splitlines()[0], epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True, metavar="command")
@@ -77,10 +85,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check_writable(folder: Path) -> None:
+    """Fail before any work when results cannot be written, rather than after hours of it."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    reason = (f"{existing} is not a folder" if not existing.is_dir()
+              else None if os.access(existing, os.W_OK | os.X_OK) else f"{existing} is read-only")
+    if reason:
+        raise UserError(f"results folder {folder} is not writable ({reason}); pass --results "
+                        "DIR (make: RESULTS=DIR) or fix its permissions")
+
+
 def _dispatch(args) -> int:
     from ftbench import config
 
     results = args.results / args.profile
+    if args.command in ("run", "aggregate", "params") or getattr(args, "make", None):
+        _check_writable(results)
     generated = args.generated / args.profile
     overrides = config.parse_overrides(getattr(args, "overrides", []) or [])
     # reading results needs no model registry: aggregate and render skip importing timm

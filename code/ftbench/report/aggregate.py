@@ -23,6 +23,11 @@ COLUMNS = [
     "python", "torchvision", "cuda", "git_dirty", "started", "finished",
 ]
 
+# Columns that measure the machine rather than the result: they differ between any two
+# executions of the same run (times, memory, timestamps); every other column must not.
+MEASURED = ("train_s", "per_epoch_s", "wall_s", "peak_mib", "started", "finished",
+            "unmerged_ms_per_image", "merged_ms_per_image", "merge_speedup")
+
 
 def read_summary(path: Path) -> dict:
     try:

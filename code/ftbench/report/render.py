@@ -274,13 +274,17 @@ def _grid(experiment: Experiment, rows: list[dict]) -> dict | None:
     if not spec:
         return None
     values = {k: sorted({float(r[spec[k]]) for r in rows}) for k in ("rows", "cols", "panels")}
-    cells = {}
+    cells, diverged = {}, {}
     for pv in values["panels"]:
-        cells[pv] = [[100 * _mean(r["accuracy"] for r in rows
-                                  if float(r[spec["rows"]]) == rv and float(r[spec["cols"]]) == cv
-                                  and float(r[spec["panels"]]) == pv)
-                      for cv in values["cols"]] for rv in values["rows"]]
-    return {"names": spec, "levels": values, "cells": cells,
+        members = [[[r for r in rows if float(r[spec["rows"]]) == rv
+                     and float(r[spec["cols"]]) == cv and float(r[spec["panels"]]) == pv]
+                    for cv in values["cols"]] for rv in values["rows"]]
+        cells[pv] = [[100 * _mean(r["accuracy"] for r in cell) for cell in line]
+                     for line in members]
+        diverged[pv] = [[any(r["status"] != "ok" for r in cell) for cell in line]
+                        for line in members]
+    return {"names": spec, "levels": values, "cells": cells, "diverged": diverged,
+            "any_diverged": any(any(map(any, d)) for d in diverged.values()),
             "labels": {k: [_label(k, v, spec) for v in vs] for k, vs in values.items()}}
 
 
