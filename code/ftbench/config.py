@@ -97,6 +97,11 @@ class TrainConfig:
     accum_steps: int = 1
     label_smoothing: float = 0.0
     precision: str = "auto"  # auto: bf16 autocast on CUDA, fp32 on CPU
+    # speed switches (make bench measures each): NHWC tensors for CNNs; torch.compile of the
+    # training forward; the optimizer's fused kernel (adamw, adam, sgd)
+    channels_last: bool = False
+    compile: bool = False
+    fused: bool = False
 
 
 @dataclass

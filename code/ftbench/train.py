@@ -2,7 +2,8 @@
 
 The loop is deliberately flat (nanoGPT style): read it top to bottom. Validation picks the best
 epoch; the test split is evaluated exactly once, with the best weights, at the end. Each epoch ends
-with a checkpoint; a run that finds one resumes after that epoch (see checkpoint.py).
+with a checkpoint; a run that finds one resumes after that epoch (see checkpoint.py). Under
+torchrun the same loop trains data-parallel (see distributed.py); only rank 0 writes.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from timm.data import resolve_data_config
 from torch import nn
 from tqdm import tqdm
 
-from ftbench import atomic, checkpoint, faults
+from ftbench import atomic, checkpoint, distributed, faults
 from ftbench.config import RunSpec
 from ftbench.data.pipeline import Batches, DeviceTransform
 from ftbench.data.registry import load_splits
@@ -49,13 +50,14 @@ def seed_everything(seed: int) -> None:
 
 
 def make_optimizer(cfg, params):
+    fused = {"fused": True} if cfg.fused else {}  # one kernel for all tensors' updates
     if cfg.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay, **fused)
     if cfg.optimizer == "adam":
-        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay, **fused)
     if cfg.optimizer == "sgd":
         return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum,
-                               weight_decay=cfg.weight_decay)
+                               weight_decay=cfg.weight_decay, **fused)
     return torch.optim.RMSprop(params, lr=cfg.lr, momentum=cfg.momentum,
                                weight_decay=cfg.weight_decay)
 
@@ -98,12 +100,18 @@ def evaluate(model, batches: Batches, autocast, desc: str) -> tuple[np.ndarray, 
     return y_all, torch.cat(probs).numpy(), loss_sum / len(y_all)
 
 
-def train(spec: RunSpec, results_dir: Path, log=print) -> dict:
+def train(spec: RunSpec, results_dir: Path, log=print) -> dict | None:
+    """Train, select, test; returns the summary (None on ranks other than 0 under torchrun)."""
     cfg, tcfg = spec.config, spec.config.train
     out = run_dir(results_dir, spec)
     started = datetime.now(UTC)
     wall0 = time.perf_counter()
     device = resolve_device(cfg.device)
+    world = distributed.init(device.type)
+    device = distributed.device_for(world, device)
+    distributed.check_batch(world, tcfg.batch_size)
+    if not world.is_main:
+        log = lambda *_: None  # noqa: E731 (one voice)
     ckpt_path = out / CHECKPOINT
     resume = checkpoint.load(ckpt_path, cfg.hash())  # before anything is written
     if cfg.threads:
@@ -115,14 +123,20 @@ def train(spec: RunSpec, results_dir: Path, log=print) -> dict:
     model = create_model(cfg.model, data.num_classes, cfg.data.channels, results_dir)
     data_cfg = resolve_data_config({}, model=model)
     model = apply_method(model, cfg.method).to(device)
+    if tcfg.channels_last:
+        model = model.to(memory_format=torch.channels_last)
     trainable, total = count_parameters(model)
     transform = DeviceTransform(cfg.data.image_size, cfg.data.channels, data_cfg["mean"],
                                 data_cfg["std"], tuple(cfg.data.augment))
     mixing = cfg.data.mixup > 0 or cfg.data.cutmix > 0
     train_batches = Batches(data.train, tcfg.batch_size, transform, device, train=True,
-                            seed=cfg.seed, drop_last=mixing)  # timm's Mixup wants even batches
-    val_batches = Batches(data.val, tcfg.eval_batch_size, transform, device, train=False)
-    test_batches = Batches(data.test, tcfg.eval_batch_size, transform, device, train=False)
+                            seed=cfg.seed, drop_last=mixing,  # timm's Mixup wants even batches
+                            share=(lambda n: distributed.share(world, n)) if world.enabled
+                            else None)
+    val_batches = Batches(distributed.chunk(world, data.val), tcfg.eval_batch_size, transform,
+                          device, train=False)
+    test_batches = Batches(distributed.chunk(world, data.test), tcfg.eval_batch_size, transform,
+                           device, train=False)
 
     # optimisation
     params = [p for p in model.parameters() if p.requires_grad]
@@ -143,6 +157,18 @@ def train(spec: RunSpec, results_dir: Path, log=print) -> dict:
     def autocast():
         return torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16)
 
+    def evaluate_all(batches: Batches, desc: str):  # every rank's chunk, gathered in order
+        return distributed.gather(world, *evaluate(model, batches, autocast, desc))
+
+    net = model  # what the training step calls: maybe data-parallel, maybe compiled
+    if world.enabled:
+        from torch.nn.parallel import DistributedDataParallel
+
+        net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda"
+                                      else None)
+    if tcfg.compile:
+        net = torch.compile(net)
+
     def sync():
         if device.type == "cuda":
             torch.cuda.synchronize(device)
@@ -162,7 +188,8 @@ def train(spec: RunSpec, results_dir: Path, log=print) -> dict:
     reset_peak_memory(device)
     history, best_state, best_acc, best_epoch = [], snapshot(), -1.0, 0
     train_time, status, resumes, first_epoch = 0.0, "ok", [], 1
-    atomic.remove_stale(out)  # temporary files of a writer that was killed
+    if world.is_main:
+        atomic.remove_stale(out)  # temporary files of a writer that was killed
     if resume is not None:  # continue after the last finished epoch, as if never stopped
         model.load_state_dict(resume["model"], strict=False)
         optimizer.load_state_dict(resume["optimizer"])
@@ -180,16 +207,21 @@ def train(spec: RunSpec, results_dir: Path, log=print) -> dict:
         loss_sum, correct, seen = 0.0, 0, 0
         bar = tqdm(train_batches, desc=f"epoch {epoch}/{tcfg.epochs}", leave=False, disable=None)
         for step, (x, y) in enumerate(bar):
+            if tcfg.channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
             target = y
             if mixup is not None:
                 x, target = mixup(x, y)
             with autocast():
-                logits = model(x)
+                logits = net(x)
                 loss = criterion(logits.float(), target)
-            if not torch.isfinite(loss):
+            if not distributed.all_finite(world, loss):
                 status = "diverged"
                 break
-            (loss / tcfg.accum_steps).backward()
+            # a rank's share of the batch counts by its size, so that the ranks' averaged
+            # gradient equals the one-process gradient even when a last batch splits unevenly
+            share = len(y) * world.size / train_batches.global_size(step)
+            (loss * share / tcfg.accum_steps).backward()
             if (step + 1) % tcfg.accum_steps == 0 or step + 1 == len(train_batches):
                 if tcfg.grad_clip and tcfg.grad_clip_mode == "norm":
                     nn.utils.clip_grad_norm_(params, tcfg.grad_clip)
@@ -205,10 +237,11 @@ def train(spec: RunSpec, results_dir: Path, log=print) -> dict:
         sync()
         epoch_time = time.perf_counter() - t0
         train_time += epoch_time
+        loss_sum, correct, seen = distributed.total(world, loss_sum, correct, seen)
         if status != "ok":
             log(f"[{spec.key}] loss is not finite at epoch {epoch}: run diverged")
             break
-        y_val, p_val, val_loss = evaluate(model, val_batches, autocast, "validate")
+        y_val, p_val, val_loss = evaluate_all(val_batches, "validate")
         val_acc = float((p_val.argmax(1) == y_val).mean())
         history.append({"epoch": epoch, "train_loss": loss_sum / seen,
                         "train_accuracy": correct / seen, "val_loss": val_loss,
@@ -218,6 +251,8 @@ def train(spec: RunSpec, results_dir: Path, log=print) -> dict:
             best_acc, best_epoch, best_state = val_acc, epoch, snapshot()
         log(f"[{spec.key}] epoch {epoch}/{tcfg.epochs}: train loss {loss_sum / seen:.4f}, "
             f"val acc {val_acc:.4f} ({epoch_time:.1f}s)")
+        if not world.is_main:
+            continue
         atomic.write_text(out / "epochs.jsonl", "".join(
             json.dumps(h, sort_keys=True) + "\n" for h in history))
         checkpoint.save(ckpt_path, {
@@ -232,7 +267,12 @@ def train(spec: RunSpec, results_dir: Path, log=print) -> dict:
     # final report: best-by-validation weights, test split evaluated once
     model.load_state_dict(best_state, strict=False)
     faults.point("test")
-    y_test, p_test, test_loss = evaluate(model, test_batches, autocast, "test")
+    y_test, p_test, test_loss = evaluate_all(test_batches, "test")
+    distributed.finish(world)  # the rest (report, probes, files) is rank 0's alone
+    if not world.is_main:
+        return None
+    if world.enabled:  # from here on one process: the whole test split again
+        test_batches = Batches(data.test, tcfg.eval_batch_size, transform, device, train=False)
     metrics = classification_metrics(y_test, p_test, data.num_classes)
     metrics["loss"] = test_loss
     if cfg.eval_train:  # clean (unaugmented) training images, best weights: the train-test gap
@@ -274,7 +314,7 @@ def train(spec: RunSpec, results_dir: Path, log=print) -> dict:
         "memory": {"peak_mib": peak_mib, "kind": peak_kind},
         "merge": merge,
         "probe": probe,
-        "env": environment(device),
+        "env": environment(device), "world_size": world.size,
         "started": started.isoformat(timespec="seconds"),
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
     }

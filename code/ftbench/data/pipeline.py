@@ -95,7 +95,8 @@ class Batches:
     """One pass over a split per iteration: shuffled (train) or in order (evaluation)."""
 
     def __init__(self, split: Split, batch_size: int, transform: DeviceTransform,
-                 device: torch.device, *, train: bool, seed: int = 0, drop_last: bool = False):
+                 device: torch.device, *, train: bool, seed: int = 0, drop_last: bool = False,
+                 share=None):
         self.x = split.x.to(device)
         self.y = split.y.to(device)
         self.batch_size = batch_size
@@ -103,6 +104,9 @@ class Batches:
         self.train = train
         self.drop_last = drop_last
         self.gen = torch.Generator().manual_seed(seed)
+        # data-parallel training: n -> this rank's slice of a global batch of n (see
+        # ftbench.distributed); every rank still draws the whole batch's randomness
+        self.share = share
 
     def __len__(self) -> int:
         if self.drop_last:
@@ -116,4 +120,12 @@ class Batches:
         end = len(self) * self.batch_size if self.drop_last else n
         for start in range(0, end, self.batch_size):
             idx = order[start : start + self.batch_size]
-            yield self.transform(self.x[idx], self.train, self.gen), self.y[idx]
+            x, y = self.transform(self.x[idx], self.train, self.gen), self.y[idx]
+            if self.share is not None:
+                part = self.share(len(idx))
+                x, y = x[part], y[part]
+            yield x, y
+
+    def global_size(self, step: int) -> int:
+        """How many images the whole (all-rank) batch number `step` holds."""
+        return min(self.batch_size, len(self.y) - step * self.batch_size)

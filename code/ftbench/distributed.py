@@ -1,0 +1,119 @@
+"""Data-parallel training on torch's own engine: `torchrun --nproc_per_node=N -m ftbench run ...`.
+
+torchrun sets RANK / WORLD_SIZE / LOCAL_RANK; we join the process group (NCCL on GPUs, gloo on
+the CPU), wrap the model in DistributedDataParallel and split the work:
+
+- training: every rank draws the same shuffled order and the same augmentation of each global
+  batch (one seeded generator, in step on all ranks), then keeps its contiguous share; each
+  share's loss is weighted by its size, so the averaged gradient is the single-process one;
+- evaluation: each rank scores a contiguous chunk of the split; the chunks are gathered in rank
+  order, so metrics are computed over the whole split, exactly as in one process;
+- only rank 0 writes files.
+
+Without torchrun (WORLD_SIZE unset or 1) everything here is a no-op.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+from ftbench.data.registry import Split
+from ftbench.errors import UserError
+
+
+@dataclass(frozen=True)
+class World:
+    rank: int = 0
+    size: int = 1
+    local_rank: int = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.size > 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def init(device_name: str) -> World:
+    """Join torchrun's process group if there is one; returns this process's place in it."""
+    size = int(os.environ.get("WORLD_SIZE", "1"))
+    if size <= 1:
+        return World()
+    world = World(int(os.environ["RANK"]), size, int(os.environ.get("LOCAL_RANK", "0")))
+    gpu = device_name != "cpu" and torch.cuda.is_available()
+    if gpu:
+        torch.cuda.set_device(world.local_rank)
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if gpu else "gloo")
+    return world
+
+
+def device_for(world: World, device: torch.device) -> torch.device:
+    return torch.device("cuda", world.local_rank) if world.enabled and device.type == "cuda" \
+        else device
+
+
+def check_batch(world: World, batch_size: int) -> None:
+    if world.enabled and batch_size % world.size:
+        raise UserError(f"train.batch_size {batch_size} does not split over {world.size} "
+                        f"processes; use a multiple of {world.size} (it is the global batch)")
+
+
+def share(world: World, n: int) -> slice:
+    """This rank's contiguous share of n items (the first n % size ranks get one more)."""
+    base, extra = divmod(n, world.size)
+    start = world.rank * base + min(world.rank, extra)
+    return slice(start, start + base + (world.rank < extra))
+
+
+def chunk(world: World, split: Split) -> Split:
+    """This rank's chunk of an evaluation split."""
+    if not world.enabled:
+        return split
+    part = share(world, len(split))
+    return Split(split.x[part], split.y[part])
+
+
+def gather(world: World, labels: np.ndarray, probs: np.ndarray, loss: float):
+    """Every rank's (labels, probabilities, mean loss) -> the whole split's, in order."""
+    if not world.enabled:
+        return labels, probs, loss
+    parts = [None] * world.size
+    dist.all_gather_object(parts, (labels, probs, loss * len(labels)))
+    y = np.concatenate([p[0] for p in parts])
+    return y, np.concatenate([p[1] for p in parts]), sum(p[2] for p in parts) / len(y)
+
+
+def total(world: World, *values: float) -> list[float]:
+    """Sums over all ranks (the epoch's loss, correct and seen counts)."""
+    if not world.enabled:
+        return list(values)
+    t = torch.tensor(values, dtype=torch.float64, device=_comm_device())
+    dist.all_reduce(t)
+    return t.tolist()
+
+
+def all_finite(world: World, loss: torch.Tensor) -> bool:
+    """Whether the loss is finite on every rank: all ranks must stop at the same step."""
+    finite = torch.isfinite(loss.detach()).float()
+    if world.enabled:
+        finite = finite.to(_comm_device())
+        dist.all_reduce(finite, op=dist.ReduceOp.MIN)
+    return bool(finite.item())
+
+
+def _comm_device() -> str:
+    return "cuda" if dist.get_backend() == "nccl" else "cpu"  # NCCL reduces GPU tensors only
+
+
+def finish(world: World) -> None:
+    if world.enabled and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()

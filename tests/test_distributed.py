@@ -1,0 +1,58 @@
+"""Data-parallel training: `torchrun --nproc_per_node=2 -m ftbench run` on the CPU (gloo) gives
+a single-process run's metrics with the same global batch.
+
+Tolerance: the two processes' gradients are summed in a different order than one process sums
+them, so floats differ in their last bits and the difference grows a little over the epochs.
+We require test loss and macro-AUC within 1e-4 and accuracy within one test image. A ViT
+(LayerNorm, no BatchNorm, whose statistics would be per process) with no dropout or MixUp, whose
+per-process random draws differ by design, isolates exactly that.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+from conftest import ROOT
+
+CONFIG = """\
+title: DDP
+description: one run, one process versus two
+base:
+  model: {name: vit_micro_patch4_32}
+  method: {name: full}
+  data: {name: digits, image_size: 32, train_limit: 600, augment: [crop, flip]}
+  train: {epochs: 6, batch_size: 30, lr: 3.0e-3}
+  threads: 1
+report: {table: benchmark, caption: ddp}
+"""
+
+
+def test_two_gloo_processes_match_one_process(tmp_path):
+    (tmp_path / "configs").mkdir()
+    shutil.copytree(ROOT / "configs" / "profiles", tmp_path / "configs" / "profiles")
+    (tmp_path / "configs" / "ddp.yaml").write_text(CONFIG)
+    common = ["-m", "ftbench", "run", "ddp/s0", "--results"]
+    one = subprocess.Popen([sys.executable, *common, "one"], cwd=tmp_path, text=True,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    two = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
+                          *common, "two"], cwd=tmp_path, capture_output=True, text=True)
+    assert two.returncode == 0, two.stdout[-2000:] + two.stderr[-3000:]
+    assert one.wait(timeout=600) == 0, one.stdout.read()[-2000:]
+
+    def summary(name):
+        path = tmp_path / name / "tiny" / "runs" / "ddp" / "s0" / "summary.json"
+        return json.loads(path.read_text())
+
+    single, ddp = summary("one"), summary("two")
+    assert (single["world_size"], ddp["world_size"]) == (1, 2)
+    assert two.stdout.count("test acc") == 1, "only rank 0 reports"
+    n = ddp["dataset"]["test"]
+    assert n == single["dataset"]["test"] and sum(map(sum, ddp["test"]["confusion_matrix"])) == n
+    assert abs(ddp["test"]["accuracy"] - single["test"]["accuracy"]) <= 1 / n
+    assert abs(ddp["test"]["loss"] - single["test"]["loss"]) < 1e-4
+    assert abs(ddp["test"]["macro_auc"] - single["test"]["macro_auc"]) < 1e-4
+    assert single["test"]["accuracy"] > 0.15, "the run must learn for the comparison to mean much"
+    assert not list((tmp_path / "two").rglob(".*")), "no stray files from rank 1"
