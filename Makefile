@@ -68,7 +68,7 @@ $(VENV): pyproject.toml
 venv: $(VENV) ## create .venv and install the pinned dependencies
 
 # One Make rule per run, generated from the configs (targets need the plan; help/test do not).
-NEEDS_PLAN := $(if $(MAKECMDGOALS),$(filter-out help venv test lint clean clean-results paper data weights dryrun docker-build docker-run,$(MAKECMDGOALS)),all)
+NEEDS_PLAN := $(if $(MAKECMDGOALS),$(filter-out help venv test lint clean clean-results paper data weights dryrun bench docker-build docker-run,$(MAKECMDGOALS)),all)
 ifneq ($(NEEDS_PLAN),)
 -include $(PLAN_MK)
 endif
@@ -118,6 +118,11 @@ weights: | $(VENV) ## prefetch the pretrained weights PROFILE's models use into 
 dryrun: | $(VENV) ## every paper run at full size: two CPU steps, shapes and counts checked
 	$(FTBENCH) dryrun --profile paper --configs $(CONFIGS) --results $(RESULTS) \
 		--generated $(GENERATED_ROOT)
+
+# Speed as measured ratios, each pair side by side in one process (code/ftbench/bench/).
+.PHONY: bench
+bench: | $(VENV) ## time ours vs the seeds' loops, cached features, merged LoRA, speed switches
+	$(PY) -m ftbench.bench --threads $(NPROC)  # every core, whatever a profile sets
 
 # The CUDA image: the same pipeline, with the data root and results/ mounted from the host.
 IMAGE ?= ftbench

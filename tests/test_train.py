@@ -72,3 +72,25 @@ def test_a_whole_run_with_mixup_cutmix_jitter_from_scratch(tmp_path):
     assert 0 <= summary["test"]["accuracy"] <= 1
     assert summary["params"]["trainable"] == summary["params"]["total"]
     assert timm.is_model("resnet34_micro")
+
+
+def test_classifier_only_on_cached_features_equals_recomputing_them(tmp_path):
+    def run(cache: bool) -> dict:
+        cfg = validate(from_dict(RunConfig, {
+            "model": {"name": "resnet34_micro"}, "method": {"name": "head"},
+            "data": {"name": "digits", "train_limit": 128},
+            "train": {"epochs": 3, "batch_size": 32, "lr": 0.01, "cache_features": cache},
+            "device": "cpu"}, "test"), "test")
+        return train(RunSpec("t", f"cache-{cache}", {}, cfg), tmp_path, log=lambda *_: None)
+
+    cached, recomputed = run(True), run(False)
+    assert cached["cached_features"] and not recomputed["cached_features"]
+    assert cached["best_epoch"] == recomputed["best_epoch"]
+    for key in ("accuracy", "macro_f1", "macro_auc", "loss"):
+        assert cached["test"][key] == pytest.approx(recomputed["test"][key], abs=1e-6), key
+    # augmentation makes each epoch's features different: no caching then
+    cfg = validate(from_dict(RunConfig, {"method": {"name": "head"},
+                                         "data": {"augment": ["flip"]}}, "t"), "t")
+    from ftbench.models.features import exact_to_cache
+
+    assert not exact_to_cache(cfg)

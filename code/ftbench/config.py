@@ -102,6 +102,10 @@ class TrainConfig:
     channels_last: bool = False
     compile: bool = False
     fused: bool = False
+    # classifier-only runs with nothing random before the classifier (no augmentation, MixUp or
+    # dropout) train on the frozen backbone's features computed once: the same result, without
+    # the backbone's forward pass every epoch (ftbench.models.features); false: recompute
+    cache_features: bool = True
 
 
 @dataclass

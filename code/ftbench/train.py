@@ -29,6 +29,7 @@ from ftbench.errors import UserError
 from ftbench.layout import CHECKPOINT, SUMMARY, run_dir
 from ftbench.metrics import classification_metrics, peak_memory, reset_peak_memory
 from ftbench.models.factory import BACKBONE_FILE, backbone_state, create_model
+from ftbench.models.features import CachedBatches, exact_to_cache, extract_features
 from ftbench.models.methods import apply_method, count_parameters, set_train_mode
 from ftbench.provenance import environment
 
@@ -157,10 +158,27 @@ def train(spec: RunSpec, results_dir: Path, log=print) -> dict | None:
     def autocast():
         return torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16)
 
-    def evaluate_all(batches: Batches, desc: str):  # every rank's chunk, gathered in order
-        return distributed.gather(world, *evaluate(model, batches, autocast, desc))
+    def sync():
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+
+    def evaluate_all(batches: Batches, desc: str, module=model):  # ranks' chunks, in order
+        return distributed.gather(world, *evaluate(module, batches, autocast, desc))
 
     net = model  # what the training step calls: maybe data-parallel, maybe compiled
+    val_module, cache_s = model, 0.0
+    cached = tcfg.cache_features and not world.enabled and exact_to_cache(cfg, model)
+    if cached:  # classifier only, nothing random before it: the backbone's features, once
+        sync()
+        t0 = time.perf_counter()
+        clean = Batches(data.train, tcfg.eval_batch_size, transform, device, train=False)
+        train_batches = CachedBatches(*extract_features(model, clean, autocast), tcfg.batch_size,
+                                      train=True, seed=cfg.seed, drop_last=mixing)
+        val_batches = CachedBatches(*extract_features(model, val_batches, autocast),
+                                    tcfg.eval_batch_size, train=False)
+        sync()
+        cache_s = time.perf_counter() - t0
+        net = val_module = model.get_classifier()
     if world.enabled:
         from torch.nn.parallel import DistributedDataParallel
 
@@ -168,10 +186,6 @@ def train(spec: RunSpec, results_dir: Path, log=print) -> dict | None:
                                       else None)
     if tcfg.compile:
         net = torch.compile(net)
-
-    def sync():
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
 
     # Only trainable weights and buffers (BatchNorm statistics) can change: keep just those.
     changing = {n for n, p in model.named_parameters() if p.requires_grad}
@@ -200,6 +214,7 @@ def train(spec: RunSpec, results_dir: Path, log=print) -> dict | None:
         train_time, first_epoch = resume["train_time"], resume["epoch"] + 1
         resumes = [*resume["resumes"], resume["epoch"]]
         log(f"[{spec.key}] resuming from {ckpt_path} after epoch {resume['epoch']}")
+    train_time += cache_s  # computing the features is part of training's cost
     for epoch in range(first_epoch, tcfg.epochs + 1):
         sync()
         t0 = time.perf_counter()
@@ -207,7 +222,7 @@ def train(spec: RunSpec, results_dir: Path, log=print) -> dict | None:
         loss_sum, correct, seen = 0.0, 0, 0
         bar = tqdm(train_batches, desc=f"epoch {epoch}/{tcfg.epochs}", leave=False, disable=None)
         for step, (x, y) in enumerate(bar):
-            if tcfg.channels_last:
+            if tcfg.channels_last and not cached:
                 x = x.contiguous(memory_format=torch.channels_last)
             target = y
             if mixup is not None:
@@ -220,7 +235,8 @@ def train(spec: RunSpec, results_dir: Path, log=print) -> dict | None:
                 break
             # a rank's share of the batch counts by its size, so that the ranks' averaged
             # gradient equals the one-process gradient even when a last batch splits unevenly
-            share = len(y) * world.size / train_batches.global_size(step)
+            share = (len(y) * world.size / train_batches.global_size(step) if world.enabled
+                     else 1.0)
             (loss * share / tcfg.accum_steps).backward()
             if (step + 1) % tcfg.accum_steps == 0 or step + 1 == len(train_batches):
                 if tcfg.grad_clip and tcfg.grad_clip_mode == "norm":
@@ -241,7 +257,7 @@ def train(spec: RunSpec, results_dir: Path, log=print) -> dict | None:
         if status != "ok":
             log(f"[{spec.key}] loss is not finite at epoch {epoch}: run diverged")
             break
-        y_val, p_val, val_loss = evaluate_all(val_batches, "validate")
+        y_val, p_val, val_loss = evaluate_all(val_batches, "validate", val_module)
         val_acc = float((p_val.argmax(1) == y_val).mean())
         history.append({"epoch": epoch, "train_loss": loss_sum / seen,
                         "train_accuracy": correct / seen, "val_loss": val_loss,
@@ -309,7 +325,9 @@ def train(spec: RunSpec, results_dir: Path, log=print) -> dict | None:
         "params": {"trainable": trainable, "total": total},
         "test": metrics,
         "best_epoch": best_epoch, "best_val_accuracy": best_acc, "resumed_after": resumes,
+        "cached_features": cached,
         "time": {"train_s": train_time, "per_epoch_s": train_time / epochs_run,
+                 "feature_cache_s": cache_s,
                  "wall_s": time.perf_counter() - wall0},
         "memory": {"peak_mib": peak_mib, "kind": peak_kind},
         "merge": merge,

@@ -27,11 +27,11 @@ class DeviceTransform:
 
     def __call__(self, x: torch.Tensor, train: bool, gen: torch.Generator | None) -> torch.Tensor:
         x = x.float().div_(255)
-        if x.shape[1] == 1 and self.channels == 3:
-            x = x.expand(-1, 3, -1, -1)
         if x.shape[-1] != self.image_size or x.shape[-2] != self.image_size:
             x = F.interpolate(x, size=(self.image_size, self.image_size), mode="bilinear",
                               align_corners=False, antialias=x.shape[-1] > self.image_size)
+        if x.shape[1] == 1 and self.channels == 3:  # after resizing: one channel, not three
+            x = x.expand(-1, 3, -1, -1)
         if train and "resized-crop" in self.augment:
             x = random_resized_crop(x, gen=gen)
         if train and "crop" in self.augment:
@@ -120,11 +120,14 @@ class Batches:
         end = len(self) * self.batch_size if self.drop_last else n
         for start in range(0, end, self.batch_size):
             idx = order[start : start + self.batch_size]
-            x, y = self.transform(self.x[idx], self.train, self.gen), self.y[idx]
+            x, y = self.batch(idx)
             if self.share is not None:
                 part = self.share(len(idx))
                 x, y = x[part], y[part]
             yield x, y
+
+    def batch(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.transform(self.x[idx], self.train, self.gen), self.y[idx]
 
     def global_size(self, step: int) -> int:
         """How many images the whole (all-rank) batch number `step` holds."""

@@ -1,0 +1,3 @@
+from ftbench.bench.runner import main
+
+raise SystemExit(main())
