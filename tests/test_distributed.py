@@ -56,3 +56,20 @@ def test_two_gloo_processes_match_one_process(tmp_path):
     assert abs(ddp["test"]["macro_auc"] - single["test"]["macro_auc"]) < 1e-4
     assert single["test"]["accuracy"] > 0.15, "the run must learn for the comparison to mean much"
     assert not list((tmp_path / "two").rglob(".*")), "no stray files from rank 1"
+
+
+def test_sizes_that_leave_a_rank_without_work_are_one_line_errors():
+    import pytest
+
+    from ftbench.distributed import World, check_sizes
+    from ftbench.errors import UserError
+
+    two = World(rank=0, size=2)
+    check_sizes(two, 32, False, 320, 100)
+    check_sizes(World(), 33, True, 1, 1)  # one process: nothing to split
+    for args, message in [((33, False, 320, 100), "does not split into 2 shares"),
+                          ((30, True, 300, 100), "into 2 even shares; use a multiple of 4"),
+                          ((32, False, 321, 100), "last training batch \\(1 images\\)"),
+                          ((32, False, 320, 1), "evaluation split of 1 images")]:
+        with pytest.raises(UserError, match=message):
+            check_sizes(two, *args)

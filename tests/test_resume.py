@@ -95,3 +95,22 @@ def test_sigkill_at_seven_points_then_resume_gives_identical_results(tmp_path):
     assert all(np.array_equal(predictions[k], ref_predictions[k]) for k in ref_predictions)
     assert summary["resumed_after"] and ref_summary["resumed_after"] == []
     assert summary["config_hash"] == ref_summary["config_hash"]
+
+
+def test_a_checkpoint_left_beside_a_finished_run_is_not_resumed(tmp_path):
+    """Killed after the summary but before deleting the checkpoint, then redone (say, because
+    its backbone was rebuilt): the stale last-epoch checkpoint must not skip the training."""
+    work = _workdir(tmp_path, "redo")
+    out = work / "results" / "tiny" / "runs" / "resume" / "s0"
+    assert _run(work, "write:summary.json@2").returncode == 0  # no kill: one summary only
+    first = json.loads((out / "summary.json").read_text())
+    shutil.copy(out / "summary.json", tmp_path / "first.json")
+    # what a kill between writing the summary and deleting the checkpoint leaves
+    proc = _run(work, "epoch-end@3")
+    assert proc.returncode == -9 and not (out / "summary.json").exists()
+    shutil.copy(tmp_path / "first.json", out / "summary.json")
+    assert (out / "checkpoint.pt").exists()
+    again = _run(work)
+    assert again.returncode == 0 and "resuming" not in again.stdout
+    redone = json.loads((out / "summary.json").read_text())
+    assert redone["resumed_after"] == [] and redone["test"] == first["test"]

@@ -23,6 +23,11 @@ def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
     os.close(fd)
     try:
         write(Path(tmp))
+        fd = os.open(tmp, os.O_RDONLY)  # on disk before it takes the name: a crash of the
+        try:  # machine, not only of the process, then leaves the old file or the new one
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         faults.point(f"write:{path.name}")  # written but not yet in place
         os.replace(tmp, path)
     except BaseException:

@@ -60,10 +60,21 @@ def device_for(world: World, device: torch.device) -> torch.device:
         else device
 
 
-def check_batch(world: World, batch_size: int) -> None:
-    if world.enabled and batch_size % world.size:
-        raise UserError(f"train.batch_size {batch_size} does not split over {world.size} "
-                        f"processes; use a multiple of {world.size} (it is the global batch)")
+def check_sizes(world: World, batch_size: int, mixing: bool, n_train: int, n_eval: int) -> None:
+    """Every rank must get a share of every batch (MixUp: an even one) and of every split."""
+    if not world.enabled:
+        return
+    step = world.size * (2 if mixing else 1)
+    if batch_size % step:
+        raise UserError(f"train.batch_size {batch_size} does not split into {world.size} "
+                        f"{'even ' if mixing else ''}shares; use a multiple of {step} "
+                        "(it is the global batch)")
+    if not mixing and 0 < n_train % batch_size < world.size:
+        raise UserError(f"the last training batch ({n_train % batch_size} images) is smaller "
+                        f"than the {world.size} processes; change train.batch_size")
+    if n_eval < world.size:
+        raise UserError(f"an evaluation split of {n_eval} images is smaller than the "
+                        f"{world.size} processes; use fewer processes")
 
 
 def share(world: World, n: int) -> slice:
@@ -89,6 +100,14 @@ def gather(world: World, labels: np.ndarray, probs: np.ndarray, loss: float):
     dist.all_gather_object(parts, (labels, probs, loss * len(labels)))
     y = np.concatenate([p[0] for p in parts])
     return y, np.concatenate([p[1] for p in parts]), sum(p[2] for p in parts) / len(y)
+
+
+def broadcast_buffers(world: World, module: torch.nn.Module) -> None:
+    """Rank 0's buffers (BatchNorm running statistics) to every rank: under DDP each rank's
+    last training step updated its own copy."""
+    if world.enabled:
+        for buffer in module.buffers():
+            dist.broadcast(buffer, src=0)
 
 
 def total(world: World, *values: float) -> list[float]:

@@ -56,8 +56,9 @@ def write_make_rules(experiments: list[Experiment], profile: str, results: Path,
         for r in e.runs:
             d = run_dir(results, r)
             stamp = d / "config.json"
+            existed = stamp.exists()
             if atomic.write_text_if_changed(stamp, json.dumps(r.config.essential(), indent=2,
-                                                              sort_keys=True) + "\n"):
+                                                              sort_keys=True) + "\n") and existed:
                 (d / CHECKPOINT).unlink(missing_ok=True)  # the old config's: the run restarts
             deps = " ".join(str(p) for p in prerequisites(r, results))
             summaries.append(str(d / SUMMARY))

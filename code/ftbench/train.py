@@ -101,6 +101,19 @@ def evaluate(model, batches: Batches, autocast, desc: str) -> tuple[np.ndarray, 
     return y_all, torch.cat(probs).numpy(), loss_sum / len(y_all)
 
 
+def inputs_of(spec: RunSpec, results_dir: Path) -> dict:
+    """What a run starts from besides its config: the runs whose weights it loads, by the
+    config hash and finish time their summaries record (a rebuilt backbone is a new input)."""
+    stamps = {}
+    for key in spec.depends_on:
+        try:
+            s = json.loads((Path(results_dir) / "runs" / key / SUMMARY).read_text())
+            stamps[key] = f"{s.get('config_hash')}@{s.get('finished')}"
+        except (OSError, ValueError):
+            stamps[key] = "missing"
+    return stamps
+
+
 def train(spec: RunSpec, results_dir: Path, log=print) -> dict | None:
     """Train, select, test; returns the summary (None on ranks other than 0 under torchrun)."""
     cfg, tcfg = spec.config, spec.config.train
@@ -110,17 +123,27 @@ def train(spec: RunSpec, results_dir: Path, log=print) -> dict | None:
     device = resolve_device(cfg.device)
     world = distributed.init(device.type)
     device = distributed.device_for(world, device)
-    distributed.check_batch(world, tcfg.batch_size)
     if not world.is_main:
         log = lambda *_: None  # noqa: E731 (one voice)
     ckpt_path = out / CHECKPOINT
-    resume = checkpoint.load(ckpt_path, cfg.hash())  # before anything is written
+    # A run that finished before is being redone: a checkpoint beside its summary is that old
+    # run's last epoch (killed before deleting it), not a place to resume from.
+    redo = (out / SUMMARY).exists()
+    resume = None if redo else checkpoint.load(ckpt_path, cfg.hash())  # before any write
+    inputs = inputs_of(spec, results_dir)
+    if resume is not None and resume["inputs"] != inputs:
+        log(f"[{spec.key}] {ckpt_path} was trained from other weights ({resume['inputs']}); "
+            "starting over")
+        resume = None
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     seed_everything(cfg.seed)
 
     # data and model
     data = load_splits(cfg.data)
+    mixing = cfg.data.mixup > 0 or cfg.data.cutmix > 0
+    distributed.check_sizes(world, tcfg.batch_size, mixing, len(data.train),
+                            min(len(data.val), len(data.test)))
     model = create_model(cfg.model, data.num_classes, cfg.data.channels, results_dir)
     data_cfg = resolve_data_config({}, model=model)
     model = apply_method(model, cfg.method).to(device)
@@ -129,7 +152,6 @@ def train(spec: RunSpec, results_dir: Path, log=print) -> dict | None:
     trainable, total = count_parameters(model)
     transform = DeviceTransform(cfg.data.image_size, cfg.data.channels, data_cfg["mean"],
                                 data_cfg["std"], tuple(cfg.data.augment))
-    mixing = cfg.data.mixup > 0 or cfg.data.cutmix > 0
     train_batches = Batches(data.train, tcfg.batch_size, transform, device, train=True,
                             seed=cfg.seed, drop_last=mixing,  # timm's Mixup wants even batches
                             share=(lambda n: distributed.share(world, n)) if world.enabled
@@ -202,9 +224,16 @@ def train(spec: RunSpec, results_dir: Path, log=print) -> dict | None:
     reset_peak_memory(device)
     history, best_state, best_acc, best_epoch = [], snapshot(), -1.0, 0
     train_time, status, resumes, first_epoch = 0.0, "ok", [], 1
+    prior_peak = 0.0  # the peak memory of the processes before a resume
     if world.is_main:
         atomic.remove_stale(out)  # temporary files of a writer that was killed
+        (out / SUMMARY).unlink(missing_ok=True)  # from here on, the old result is not current
+        if redo:
+            ckpt_path.unlink(missing_ok=True)
     if resume is not None:  # continue after the last finished epoch, as if never stopped
+        if lacking := sorted(changing - set(resume["model"])):
+            raise UserError(f"checkpoint {ckpt_path} lacks weights of this model ({lacking[0]}, "
+                            "...); delete it to start this run over")
         model.load_state_dict(resume["model"], strict=False)
         optimizer.load_state_dict(resume["optimizer"])
         scheduler.load_state_dict(resume["scheduler"])
@@ -213,8 +242,10 @@ def train(spec: RunSpec, results_dir: Path, log=print) -> dict | None:
         best_acc, best_epoch = resume["best_acc"], resume["best_epoch"]
         train_time, first_epoch = resume["train_time"], resume["epoch"] + 1
         resumes = [*resume["resumes"], resume["epoch"]]
+        prior_peak = resume["peak_mib"]
         log(f"[{spec.key}] resuming from {ckpt_path} after epoch {resume['epoch']}")
-    train_time += cache_s  # computing the features is part of training's cost
+    if resume is None:  # computing the features is part of training's cost (counted once)
+        train_time += cache_s
     for epoch in range(first_epoch, tcfg.epochs + 1):
         sync()
         t0 = time.perf_counter()
@@ -257,6 +288,7 @@ def train(spec: RunSpec, results_dir: Path, log=print) -> dict | None:
         if status != "ok":
             log(f"[{spec.key}] loss is not finite at epoch {epoch}: run diverged")
             break
+        distributed.broadcast_buffers(world, model)  # one model scores every rank's chunk
         y_val, p_val, val_loss = evaluate_all(val_batches, "validate", val_module)
         val_acc = float((p_val.argmax(1) == y_val).mean())
         history.append({"epoch": epoch, "train_loss": loss_sum / seen,
@@ -272,7 +304,8 @@ def train(spec: RunSpec, results_dir: Path, log=print) -> dict | None:
         atomic.write_text(out / "epochs.jsonl", "".join(
             json.dumps(h, sort_keys=True) + "\n" for h in history))
         checkpoint.save(ckpt_path, {
-            "config_hash": cfg.hash(), "epoch": epoch, "resumes": resumes,
+            "config_hash": cfg.hash(), "inputs": inputs, "epoch": epoch, "resumes": resumes,
+            "peak_mib": max(prior_peak, peak_memory(device)[0]),
             "model": {k: v for k, v in model.state_dict().items() if k in changing},
             "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
             "rng": checkpoint.rng_state(train_batches.gen), "history": history,
@@ -296,6 +329,7 @@ def train(spec: RunSpec, results_dir: Path, log=print) -> dict | None:
         y_tr, p_tr, _ = evaluate(model, clean, autocast, "train set")
         metrics["train_accuracy"] = float((p_tr.argmax(1) == y_tr).mean())
     peak_mib, peak_kind = peak_memory(device)
+    peak_mib = max(peak_mib, prior_peak)
     probe = None
     if cfg.probe.enabled:  # after the memory peak is read: probing is not training
         from ftbench.probes import run_probes

@@ -38,6 +38,9 @@ def cache_blockers(cfg, model: nn.Module | None = None) -> list[str]:
             reasons.append(f"model.kwargs.{key}={value} is random in training mode")
     if model is not None:
         reasons += _random_layers(model)
+        head = {id(p) for p in model.get_classifier().parameters()}
+        if any(p.requires_grad and id(p) not in head for p in model.parameters()):
+            reasons.append("weights outside the classifier train")
     return reasons
 
 
