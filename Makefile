@@ -20,7 +20,7 @@ LAUNCH ?=
 OVERRIDES ?=
 PYTHON ?= python3
 # Runs at once: every core for the CPU-only tiny profile, one otherwise (one GPU).
-# `make JOBS=1` serialises. Tiny runs use one torch thread each whatever JOBS is: float sums
+# `make JOBS=1` (or -j1) serialises. Tiny runs use one torch thread each whatever JOBS is: float sums
 # then happen in the same order, so the numbers do not depend on JOBS or on the machine's cores.
 NPROC := $(shell nproc 2>/dev/null || echo 1)
 JOBS ?= $(if $(filter tiny,$(PROFILE)),$(NPROC),1)

@@ -114,3 +114,40 @@ def test_a_checkpoint_left_beside_a_finished_run_is_not_resumed(tmp_path):
     assert again.returncode == 0 and "resuming" not in again.stdout
     redone = json.loads((out / "summary.json").read_text())
     assert redone["resumed_after"] == [] and redone["test"] == first["test"]
+
+
+def test_a_checkpoint_from_before_its_backbone_was_rebuilt_starts_over(tmp_path, monkeypatch):
+    """The checkpoint records the runs a run starts from; a rebuilt one invalidates it."""
+    import pytest
+
+    from ftbench import faults
+    from ftbench.config import RunConfig, RunSpec, from_dict, validate
+    from ftbench.train import train
+
+    class Spec(RunSpec):  # as if started from a pipeline backbone, without loading one
+        @property
+        def depends_on(self):
+            return ["dep/x"]
+
+    dep = tmp_path / "runs" / "dep" / "x" / "summary.json"
+    dep.parent.mkdir(parents=True)
+    dep.write_text(json.dumps({"config_hash": "abc", "finished": "first build"}))
+    cfg = validate(from_dict(RunConfig, {
+        "model": {"name": "vit_micro_patch4_32"}, "method": {"name": "head"},
+        "data": {"name": "digits", "train_limit": 64, "augment": ["flip"]},
+        "train": {"epochs": 2, "batch_size": 32}, "device": "cpu"}, "t"), "t")
+    spec = Spec("t", "r", {}, cfg)
+
+    def die_after_first_epoch(name):
+        if name == "epoch-end":
+            raise SystemExit("killed")
+
+    with monkeypatch.context() as m:
+        m.setattr(faults, "point", die_after_first_epoch)
+        with pytest.raises(SystemExit):
+            train(spec, tmp_path, log=lambda *_: None)
+    assert (tmp_path / "runs" / "t" / "r" / "checkpoint.pt").exists()
+    dep.write_text(json.dumps({"config_hash": "abc", "finished": "rebuilt"}))
+    said = []
+    summary = train(spec, tmp_path, log=said.append)
+    assert any("starting over" in s for s in said) and summary["resumed_after"] == []
