@@ -44,6 +44,11 @@ class Case:
     env: dict = field(default_factory=dict)
 
 
+def _override(arg: str, message: str) -> Case:
+    """`ftbench run demo/s0 <arg>`, shown in the README as the override itself."""
+    return Case(f"`{arg}`", [*RUN, arg], message)
+
+
 def _write(rel: str, text: str):
     def setup(work: Path):
         (work / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -89,58 +94,45 @@ CASES = {
         "a config file that is a list", ["plan"],
         "configs/list.yaml: expected a mapping at the top level",
         _write("configs/list.yaml", "- a\n- b\n")),
-    "unknown-key": Case(
-        "`train.eopchs=3`", [*RUN, "train.eopchs=3"],
+    "unknown-key": _override("train.eopchs=3",
         "configs/demo.yaml [s0]: unknown key 'train.eopchs' (did you mean 'train.epochs'?)"),
     "unknown-key-in-file": Case(
         "`lerning_rate: 0.1` under `train:` in a config", ["plan"],
         "configs/demo.yaml [s0]: unknown key 'train.lerning_rate' (did you mean 'train.lr'?)",
         _write("configs/demo.yaml", DEMO.replace("epochs: 1,", "lerning_rate: 0.1, epochs: 1,"))),
-    "wrong-type": Case(
-        "`train.epochs=ten`", [*RUN, "train.epochs=ten"],
+    "wrong-type": _override("train.epochs=ten",
         "configs/demo.yaml [s0]: 'train.epochs' must be int, got 'ten'; fix the value"),
-    "rank-zero": Case(
-        "`method.r=0`", [*RUN, "method.r=0"],
+    "rank-zero": _override("method.r=0",
         "configs/demo.yaml [s0]: method.r must be at least 1 (got 0); set e.g. method.r=8"),
-    "rank-negative": Case(
-        "`method.r=-4`", [*RUN, "method.r=-4"],
+    "rank-negative": _override("method.r=-4",
         "configs/demo.yaml [s0]: method.r must be at least 1 (got -4); set e.g. method.r=8"),
-    "alpha": Case(
-        "`method.alpha=0`", [*RUN, "method.alpha=0"],
+    "alpha": _override("method.alpha=0",
         "configs/demo.yaml [s0]: method.alpha must be positive (got 0.0)"),
-    "dropout": Case(
-        "`method.dropout=1.5`", [*RUN, "method.dropout=1.5"],
+    "dropout": _override("method.dropout=1.5",
         "configs/demo.yaml [s0]: method.dropout must be in [0, 1) (got 1.5)"),
     "target-matches-nothing": Case(
         "`method.targets=[attn.query]` (no such module)", [*RUN, "method.targets=[attn.query]"],
         "method.targets ['attn.query'] match no module of the model; name Linear/Conv2d "
         "modules such as qkv.q, fc1 or conv2"),
-    "unknown-model": Case(
-        "`model.name=vit_bse_patch16_224`", [*RUN, "model.name=vit_bse_patch16_224"],
+    "unknown-model": _override("model.name=vit_bse_patch16_224",
         "configs/demo.yaml [s0]: unknown model 'vit_bse_patch16_224' (did you mean "
         "'vit_base_patch16_224'?); "
         "list names with timm.list_models()"),
-    "unknown-dataset": Case(
-        "`data.name=cifar1000`", [*RUN, "data.name=cifar1000"],
+    "unknown-dataset": _override("data.name=cifar1000",
         "configs/demo.yaml [s0]: unknown data.name 'cifar1000' (did you mean 'cifar100'?); "
         "choose one of: "),
-    "unknown-method": Case(
-        "`method.name=lora2`", [*RUN, "method.name=lora2"],
+    "unknown-method": _override("method.name=lora2",
         "configs/demo.yaml [s0]: unknown method.name 'lora2' (did you mean 'lora'?); "
         "choose one of: full, head, lora"),
-    "unknown-optimizer": Case(
-        "`train.optimizer=adamm`", [*RUN, "train.optimizer=adamm"],
+    "unknown-optimizer": _override("train.optimizer=adamm",
         "configs/demo.yaml [s0]: unknown train.optimizer 'adamm' (did you mean 'adam'?); "
         "choose one of: adamw, adam, sgd, rmsprop"),
-    "unknown-schedule": Case(
-        "`train.schedule=cosin`", [*RUN, "train.schedule=cosin"],
+    "unknown-schedule": _override("train.schedule=cosin",
         "configs/demo.yaml [s0]: unknown train.schedule 'cosin' (did you mean 'cosine'?); "
         "choose one of: cosine, linear, onecycle, constant, step, cosine_restarts"),
-    "unknown-precision": Case(
-        "`train.precision=fp8`", [*RUN, "train.precision=fp8"],
+    "unknown-precision": _override("train.precision=fp8",
         "configs/demo.yaml [s0]: unknown train.precision 'fp8'; choose one of: auto, bf16, fp32"),
-    "unknown-augmentation": Case(
-        "`data.augment=[rotate]`", [*RUN, "data.augment=[rotate]"],
+    "unknown-augmentation": _override("data.augment=[rotate]",
         "configs/demo.yaml [s0]: unknown data.augment 'rotate'; "
         "choose one of: flip, crop, resized-crop, jitter"),
     "unknown-profile": Case(
@@ -158,16 +150,13 @@ CASES = {
     "unknown-option": Case(
         "`ftbench run demo/s0 --epochs 3`", [*RUN, "--epochs", "3"],
         "unrecognized arguments: --epochs 3; see ftbench --help"),
-    "batch-zero": Case(
-        "`train.batch_size=0`", [*RUN, "train.batch_size=0"],
+    "batch-zero": _override("train.batch_size=0",
         "configs/demo.yaml [s0]: train.batch_size must be at least 1 (got 0); "
         "set e.g. train.batch_size=64"),
-    "epochs-negative": Case(
-        "`train.epochs=-1`", [*RUN, "train.epochs=-1"],
+    "epochs-negative": _override("train.epochs=-1",
         "configs/demo.yaml [s0]: train.epochs must be at least 1 (got -1); "
         "set e.g. train.epochs=5"),
-    "lr-zero": Case(
-        "`train.lr=0`", [*RUN, "train.lr=0"],
+    "lr-zero": _override("train.lr=0",
         "configs/demo.yaml [s0]: train.lr must be positive (got 0.0); set e.g. train.lr=1e-3"),
     "odd-mixup-batch": Case(
         "`data.mixup=0.8 train.batch_size=33`", [*RUN, "data.mixup=0.8", "train.batch_size=33"],

@@ -19,13 +19,9 @@ from ftbench.bench.cases import digits28_split, objects_split, resize_difference
 from ftbench.bench.report import meets
 from ftbench.config import MethodConfig, ModelConfig, RunConfig, TrainConfig
 from ftbench.data.pipeline import Batches
-from ftbench.models.features import (
-    CachedBatches,
-    exact_to_cache,
-    extract_features,
-    train_classifier_epoch,
-)
+from ftbench.models.features import CachedBatches, exact_to_cache, extract_features
 from ftbench.models.methods import apply_method
+from ftbench.train import train_epoch
 
 CPU = torch.device("cpu")
 NO_AUTOCAST = contextlib.nullcontext
@@ -72,7 +68,8 @@ def test_reference_loop_and_our_step_take_the_same_first_step():
     criterion = nn.CrossEntropyLoss()
     opt, sched = ours.optimizer_for(built.model, tcfg, 10, 1)
     batches = Batches(split, 8, built.transform, CPU, train=False)
-    our_loss = ours.train_epoch(built.model, batches, opt, sched, criterion, NO_AUTOCAST)
+    our_loss = train_epoch(built.model, batches, opt, sched, criterion, NO_AUTOCAST,
+                           tcfg).losses
     loader = reference.seed_loader(split, 8, reference.seed_transform(
         32, 3, built.mean, built.std), CPU, shuffle=False)
     ref_opt, ref_sched = reference.seed_optimizer(ref_model, tcfg.lr, tcfg.weight_decay, 10)
@@ -121,7 +118,7 @@ def test_classifier_trained_on_cached_features_matches_training_on_images():
     opt, sched = ours.optimizer_for(model, tcfg, 6, 3)
     batches = Batches(split, 16, built.transform, CPU, train=True, seed=3)
     for _ in range(2):
-        ours.train_epoch(model, batches, opt, sched, criterion, NO_AUTOCAST)
+        train_epoch(model, batches, opt, sched, criterion, NO_AUTOCAST, tcfg)
     trained = copy.deepcopy(clf.state_dict())
 
     clf.load_state_dict(init)
@@ -130,7 +127,7 @@ def test_classifier_trained_on_cached_features_matches_training_on_images():
     opt, sched = ours.optimizer_for(clf, tcfg, 6, 3)
     cached = CachedBatches(feats, labels, 16, train=True, seed=3)
     for _ in range(2):
-        train_classifier_epoch(clf, cached, opt, criterion, scheduler=sched)
+        train_epoch(clf, cached, opt, sched, criterion, NO_AUTOCAST, tcfg)
     for k, v in clf.state_dict().items():
         torch.testing.assert_close(v, trained[k], rtol=0, atol=1e-5, msg=k)
 

@@ -41,11 +41,14 @@ class World:
         return self.rank == 0
 
 
+ALONE = World()  # one process, no torchrun
+
+
 def init(device_name: str) -> World:
     """Join torchrun's process group if there is one; returns this process's place in it."""
     size = int(os.environ.get("WORLD_SIZE", "1"))
     if size <= 1:
-        return World()
+        return ALONE
     world = World(int(os.environ["RANK"]), size, int(os.environ.get("LOCAL_RANK", "0")))
     gpu = device_name != "cpu" and torch.cuda.is_available()
     if gpu:

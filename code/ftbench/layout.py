@@ -9,5 +9,10 @@ SUMMARY = "summary.json"  # written last: a run is finished if and only if it ex
 CHECKPOINT = "checkpoint.pt"  # the last finished epoch of an unfinished run
 
 
+def run_path(results_dir: Path, key: str) -> Path:
+    """The folder of the run `<table>/<run-id>`."""
+    return Path(results_dir) / "runs" / key
+
+
 def run_dir(results_dir: Path, spec) -> Path:
-    return Path(results_dir) / "runs" / spec.table / spec.run_id
+    return run_path(results_dir, spec.key)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ftbench import atomic
 from ftbench.config import Experiment
-from ftbench.layout import CHECKPOINT, SUMMARY, run_dir
+from ftbench.layout import CHECKPOINT, SUMMARY, run_dir, run_path
 
 
 def describe(experiments: list[Experiment]) -> str:
@@ -39,7 +39,7 @@ def describe(experiments: list[Experiment]) -> str:
 def prerequisites(spec, results: Path) -> list[Path]:
     """What a run's summary depends on: its config stamp and the runs it starts from."""
     return [run_dir(results, spec) / "config.json",
-            *(Path(results) / "runs" / k / SUMMARY for k in spec.depends_on)]
+            *(run_path(results, k) / SUMMARY for k in spec.depends_on)]
 
 
 def write_make_rules(experiments: list[Experiment], profile: str, results: Path,

@@ -12,6 +12,7 @@ import json
 import math
 import random
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from ftbench.config import RunSpec
 from ftbench.data.pipeline import Batches, DeviceTransform
 from ftbench.data.registry import load_splits
 from ftbench.errors import UserError
-from ftbench.layout import CHECKPOINT, SUMMARY, run_dir
+from ftbench.layout import CHECKPOINT, SUMMARY, run_dir, run_path
 from ftbench.metrics import classification_metrics, peak_memory, reset_peak_memory
 from ftbench.models.factory import BACKBONE_FILE, backbone_state, create_model
 from ftbench.models.features import CachedBatches, exact_to_cache, extract_features
@@ -85,6 +86,66 @@ def make_scheduler(cfg, optimizer, total_steps: int, steps_per_epoch: int):
     return sched.SequentialLR(optimizer, [ramp, main], milestones=[warmup])
 
 
+def make_autocast(device: torch.device, precision: str):
+    """A context factory: bf16 autocast under `bf16`, or `auto` on CUDA; fp32 otherwise."""
+    bf16 = precision == "bf16" or (precision == "auto" and device.type == "cuda")
+    return lambda: torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)
+
+
+@dataclass
+class Epoch:
+    """One pass over the training batches, as this process saw it."""
+
+    losses: list[float]  # per step
+    loss_sum: float  # loss x images, summed
+    correct: int
+    seen: int
+    finite: bool  # False: a loss was NaN or infinite (on any rank) and the pass stopped there
+
+
+def train_epoch(model, batches, optimizer, scheduler, criterion, autocast, tcfg, *, net=None,
+                mixup=None, world=distributed.ALONE, channels_last: bool = True,
+                desc: str = "train") -> Epoch:
+    """The training step, over every batch: forward, loss, backward, and every `accum_steps`
+    steps clipping, the optimizer and the scheduler. `net` is what the step calls (the model,
+    or its data-parallel or compiled wrapper, or the classifier alone on cached features);
+    `channels_last=False` keeps inputs as they are where the switch cannot apply."""
+    net = model if net is None else net
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    set_train_mode(model)
+    done = Epoch([], 0.0, 0, 0, True)
+    for step, (x, y) in enumerate(tqdm(batches, desc=desc, leave=False, disable=None)):
+        if tcfg.channels_last and channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        target = y
+        if mixup is not None:
+            x, target = mixup(x, y)
+        with autocast():
+            logits = net(x)
+            loss = criterion(logits.float(), target)
+        if not distributed.all_finite(world, loss):
+            done.finite = False
+            break
+        # a rank's share of the batch counts by its size, so that the ranks' averaged
+        # gradient equals the one-process gradient even when a last batch splits unevenly
+        share = len(y) * world.size / batches.global_size(step) if world.enabled else 1.0
+        (loss * share / tcfg.accum_steps).backward()
+        if (step + 1) % tcfg.accum_steps == 0 or step + 1 == len(batches):
+            if tcfg.grad_clip and tcfg.grad_clip_mode == "norm":
+                nn.utils.clip_grad_norm_(params, tcfg.grad_clip)
+            elif tcfg.grad_clip:
+                nn.utils.clip_grad_value_(params, tcfg.grad_clip)
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            scheduler.step()
+        faults.point("train-step")
+        done.losses.append(loss.item())
+        done.loss_sum += done.losses[-1] * len(y)
+        done.correct += (logits.argmax(1) == y).sum().item()
+        done.seen += len(y)
+    return done
+
+
 @torch.no_grad()
 def evaluate(model, batches: Batches, autocast, desc: str) -> tuple[np.ndarray, np.ndarray, float]:
     """(labels, softmax probabilities, mean loss) over a split, in order."""
@@ -107,7 +168,7 @@ def inputs_of(spec: RunSpec, results_dir: Path) -> dict:
     stamps = {}
     for key in spec.depends_on:
         try:
-            s = json.loads((Path(results_dir) / "runs" / key / SUMMARY).read_text())
+            s = json.loads((run_path(results_dir, key) / SUMMARY).read_text())
             stamps[key] = f"{s.get('config_hash')}@{s.get('finished')}"
         except (OSError, ValueError):
             stamps[key] = "missing"
@@ -175,10 +236,7 @@ def train(spec: RunSpec, results_dir: Path, log=print) -> dict | None:
         mixup = Mixup(mixup_alpha=cfg.data.mixup, cutmix_alpha=cfg.data.cutmix,
                       label_smoothing=tcfg.label_smoothing, num_classes=data.num_classes)
         criterion = SoftTargetCrossEntropy()
-    use_bf16 = tcfg.precision == "bf16" or (tcfg.precision == "auto" and device.type == "cuda")
-
-    def autocast():
-        return torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16)
+    autocast = make_autocast(device, tcfg.precision)
 
     def sync():
         if device.type == "cuda":
@@ -249,43 +307,15 @@ def train(spec: RunSpec, results_dir: Path, log=print) -> dict | None:
     for epoch in range(first_epoch, tcfg.epochs + 1):
         sync()
         t0 = time.perf_counter()
-        set_train_mode(model)
-        loss_sum, correct, seen = 0.0, 0, 0
-        bar = tqdm(train_batches, desc=f"epoch {epoch}/{tcfg.epochs}", leave=False, disable=None)
-        for step, (x, y) in enumerate(bar):
-            if tcfg.channels_last and not cached:
-                x = x.contiguous(memory_format=torch.channels_last)
-            target = y
-            if mixup is not None:
-                x, target = mixup(x, y)
-            with autocast():
-                logits = net(x)
-                loss = criterion(logits.float(), target)
-            if not distributed.all_finite(world, loss):
-                status = "diverged"
-                break
-            # a rank's share of the batch counts by its size, so that the ranks' averaged
-            # gradient equals the one-process gradient even when a last batch splits unevenly
-            share = (len(y) * world.size / train_batches.global_size(step) if world.enabled
-                     else 1.0)
-            (loss * share / tcfg.accum_steps).backward()
-            if (step + 1) % tcfg.accum_steps == 0 or step + 1 == len(train_batches):
-                if tcfg.grad_clip and tcfg.grad_clip_mode == "norm":
-                    nn.utils.clip_grad_norm_(params, tcfg.grad_clip)
-                elif tcfg.grad_clip:
-                    nn.utils.clip_grad_value_(params, tcfg.grad_clip)
-                optimizer.step()
-                optimizer.zero_grad(set_to_none=True)
-                scheduler.step()
-            faults.point("train-step")
-            loss_sum += loss.item() * len(y)
-            correct += (logits.argmax(1) == y).sum().item()
-            seen += len(y)
+        done = train_epoch(model, train_batches, optimizer, scheduler, criterion, autocast, tcfg,
+                           net=net, mixup=mixup, world=world, channels_last=not cached,
+                           desc=f"epoch {epoch}/{tcfg.epochs}")
         sync()
         epoch_time = time.perf_counter() - t0
         train_time += epoch_time
-        loss_sum, correct, seen = distributed.total(world, loss_sum, correct, seen)
-        if status != "ok":
+        loss_sum, correct, seen = distributed.total(world, done.loss_sum, done.correct, done.seen)
+        if not done.finite:
+            status = "diverged"
             log(f"[{spec.key}] loss is not finite at epoch {epoch}: run diverged")
             break
         distributed.broadcast_buffers(world, model)  # one model scores every rank's chunk

@@ -25,8 +25,9 @@ from ftbench.data import synthetic
 from ftbench.data.pipeline import Batches, DeviceTransform
 from ftbench.data.registry import Split
 from ftbench.models.factory import create_model
-from ftbench.models.features import CachedBatches, extract_features, train_classifier_epoch
+from ftbench.models.features import CachedBatches, extract_features
 from ftbench.models.methods import apply_method, fuse_split_qkv
+from ftbench.train import train_epoch
 
 
 @dataclass(frozen=True)
@@ -97,8 +98,8 @@ def case_a(ctx: Context) -> list[Row]:
     t = compare({
         "ref": lambda: reference.train_epoch(ref_model, loader, ref_opt, ref_sched, criterion,
                                              dev, ctx.autocast),
-        "ours": lambda: ours.train_epoch(built.model, batches, opt, sched, criterion,
-                                         ctx.autocast),
+        "ours": lambda: train_epoch(built.model, batches, opt, sched, criterion, ctx.autocast,
+                                    tcfg),
     }, dev, repeats=s.repeats, warmup=s.warmup)
     notes = (f"one epoch of timm {s.cnn} (random init) full fine-tuning, {len(split)} "
              f"synth-objects images at 32 px, batch {s.batch}, AdamW + cosine, {ctx.precision}; "
@@ -154,7 +155,7 @@ def case_c(ctx: Context) -> list[Row]:
         batches = Batches(split, s.batch, built.transform, dev, train=True, seed=0)
         opt, sched = ours.optimizer_for(model, tcfg, steps * tcfg.epochs, steps)
         for _ in range(tcfg.epochs):
-            ours.train_epoch(model, batches, opt, sched, criterion, ctx.autocast)
+            train_epoch(model, batches, opt, sched, criterion, ctx.autocast, tcfg)
         final["recompute"] = copy.deepcopy(clf.state_dict())
 
     def cached():  # the backbone once, then the classifier alone; extraction is timed too
@@ -164,8 +165,7 @@ def case_c(ctx: Context) -> list[Row]:
         batches = CachedBatches(feats, labels, s.batch, train=True, seed=0)
         opt, sched = ours.optimizer_for(clf, tcfg, steps * tcfg.epochs, steps)
         for _ in range(tcfg.epochs):
-            train_classifier_epoch(clf, batches, opt, criterion, scheduler=sched,
-                                   autocast=ctx.autocast)
+            train_epoch(clf, batches, opt, sched, criterion, ctx.autocast, tcfg)
         final["cached"] = copy.deepcopy(clf.state_dict())
 
     t = compare({"recompute": recompute, "cached": cached}, dev, repeats=s.repeats,

@@ -1,13 +1,9 @@
 """Our side of each comparison, built from the project's own pieces as train.py uses them.
-
-`train_epoch` mirrors the inner loop of `ftbench.train.train` line for line (without the
-options the benchmark leaves at their defaults: MixUp, gradient clipping); if that loop
-changes, change this copy with it.
+The training step itself is train.py's own `train_epoch`, called directly.
 """
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 
 import torch
@@ -17,16 +13,8 @@ from torch import nn
 from ftbench.config import MethodConfig, ModelConfig, TrainConfig
 from ftbench.data.pipeline import DeviceTransform
 from ftbench.models.factory import create_model
-from ftbench.models.methods import apply_method, set_train_mode
+from ftbench.models.methods import apply_method
 from ftbench.train import make_optimizer, make_scheduler
-
-
-def autocast_for(device: torch.device, precision: str = "auto"):
-    """train.py's autocast: bf16 on CUDA under `auto`, fp32 on CPU."""
-    use_bf16 = precision == "bf16" or (precision == "auto" and device.type == "cuda")
-    if not use_bf16:
-        return contextlib.nullcontext
-    return lambda: torch.autocast(device.type, dtype=torch.bfloat16)
 
 
 @dataclass
@@ -60,28 +48,3 @@ def prepare(model: nn.Module, tcfg: TrainConfig) -> nn.Module:
     if tcfg.channels_last:
         model.to(memory_format=torch.channels_last)
     return torch.compile(model) if tcfg.compile else model
-
-
-def train_epoch(model, batches, optimizer, scheduler, criterion, autocast, *, net=None,
-                channels_last: bool = False, accum_steps: int = 1) -> list[float]:
-    """One epoch as train.py runs it in one process (its data-parallel share factor is then
-    exactly 1); `net` is what the step calls (the compiled model). Returns per-step losses."""
-    net = model if net is None else net
-    set_train_mode(model)
-    losses = []
-    for step, (x, y) in enumerate(batches):
-        if channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
-        with autocast():
-            logits = net(x)
-            loss = criterion(logits.float(), y)
-        if not torch.isfinite(loss):
-            break
-        (loss / accum_steps).backward()
-        if (step + 1) % accum_steps == 0 or step + 1 == len(batches):
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
-            scheduler.step()
-        losses.append(loss.item())
-        (logits.argmax(1) == y).sum().item()  # train.py counts correct predictions per step
-    return losses

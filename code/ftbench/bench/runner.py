@@ -14,9 +14,10 @@ from pathlib import Path
 import torch
 
 from ftbench import atomic
-from ftbench.bench import cases, ours, speedups
+from ftbench.bench import cases, speedups
 from ftbench.bench.report import Row, csv_text, table_text
 from ftbench.provenance import device_name, git_commit
+from ftbench.train import make_autocast
 
 CASES = [("a", cases.case_a), ("b", cases.case_b), ("c", cases.case_c), ("d", cases.case_d),
          ("e", speedups.case_e)]
@@ -56,7 +57,7 @@ def run(args) -> int:
     out = args.out or Path("results") / "bench" / f"{host}.csv"
     precision = "bf16 autocast" if device.type == "cuda" else "fp32"
     ctx = cases.Context(device, cases.QUICK if args.quick else cases.DEFAULT,
-                        ours.autocast_for(device), precision, args.workers)
+                        make_autocast(device, "auto"), precision, args.workers)
     commit, dirty = git_commit()
     provenance = {
         "host": host, "torch": torch.__version__, "device_name": device_name(device),

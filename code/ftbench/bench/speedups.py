@@ -21,6 +21,7 @@ from ftbench.bench.cases import Context
 from ftbench.bench.report import Row
 from ftbench.bench.timing import compare, time_limit
 from ftbench.config import MethodConfig, TrainConfig
+from ftbench.train import make_autocast, train_epoch
 
 COMPILE_LIMIT_S = 150  # a cold inductor compile of the step takes ~50 s on a 2-core CPU
 
@@ -53,9 +54,8 @@ def case_e(ctx: Context) -> list[Row]:
         model = copy.deepcopy(base)
         net = ours.prepare(model, tcfg)
         opt, sched = ours.optimizer_for(model, tcfg, total, len(data))
-        autocast = ours.autocast_for(dev, tcfg.precision)
-        return lambda: ours.train_epoch(model, data, opt, sched, criterion, autocast, net=net,
-                                        channels_last=tcfg.channels_last)
+        autocast = make_autocast(dev, tcfg.precision)
+        return lambda: train_epoch(model, data, opt, sched, criterion, autocast, tcfg, net=net)
 
     fns, skipped, extra = {"plain": variant(plain)}, {}, {}
     for key, (_, _, changes) in SWITCHES.items():

@@ -11,6 +11,7 @@ from torch import nn
 
 import ftbench.models.micro  # noqa: F401  (registers the scaled-down models with timm)
 from ftbench.errors import UserError
+from ftbench.layout import run_path
 
 BACKBONE_FILE = "backbone.pt"
 
@@ -103,7 +104,7 @@ def create_model(cfg, num_classes: int, in_chans: int, results_dir: Path) -> nn.
     if cfg.cifar_stem:
         use_cifar_stem(model)
     if cfg.pretrained.startswith("run:"):
-        load_backbone(model, Path(results_dir) / "runs" / cfg.pretrained[4:] / BACKBONE_FILE)
+        load_backbone(model, run_path(results_dir, cfg.pretrained[4:]) / BACKBONE_FILE)
     elif cfg.pretrained.startswith("file:"):
         load_backbone(model, Path(cfg.pretrained[5:]).expanduser())
     return model

@@ -38,9 +38,8 @@ def cache_blockers(cfg, model: nn.Module | None = None) -> list[str]:
             reasons.append(f"model.kwargs.{key}={value} is random in training mode")
     if model is not None:
         reasons += _random_layers(model)
-        head = {id(p) for p in model.get_classifier().parameters()}
-        if any(p.requires_grad and id(p) not in head for p in model.parameters()):
-            reasons.append("weights outside the classifier train")
+        if trained := _trained_outside_classifier(model):
+            reasons.append(f"weights outside the classifier train ({trained[0]}, ...)")
     return reasons
 
 
@@ -66,11 +65,9 @@ def _random_layers(model: nn.Module) -> list[str]:
     return reasons
 
 
-def _check_only_classifier_trains(model: nn.Module) -> None:
+def _trained_outside_classifier(model: nn.Module) -> list[str]:
     head = {id(p) for p in model.get_classifier().parameters()}
-    extra = [n for n, p in model.named_parameters() if p.requires_grad and id(p) not in head]
-    if extra:
-        raise ValueError(f"cached features need a frozen backbone, but {extra[:3]} train")
+    return [n for n, p in model.named_parameters() if p.requires_grad and id(p) not in head]
 
 
 @torch.no_grad()
@@ -80,7 +77,8 @@ def extract_features(model: nn.Module, batches: Iterable,
     """(features, labels) for every (x, y) batch, in order: the pooled pre-logits of a timm
     model whose classifier is its only trainable part, computed once in eval mode.
     `model.get_classifier()(features)` gives the model's logits. Module modes are restored."""
-    _check_only_classifier_trains(model)
+    if trained := _trained_outside_classifier(model):
+        raise ValueError(f"cached features need a frozen backbone, but {trained[:3]} train")
     modes = [(m, m.training) for m in model.modules()]
     model.eval()
     feats, labels = [], []
@@ -106,25 +104,3 @@ class CachedBatches(Batches):
 
     def batch(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.x[idx], self.y[idx]
-
-
-def train_classifier_epoch(classifier: nn.Module, batches: Iterable, optimizer, criterion, *,
-                           scheduler=None, autocast: Callable = contextlib.nullcontext
-                           ) -> tuple[float, int, int]:
-    """One epoch of the classifier alone on (features, labels) batches, in the order given,
-    stepping as train.py does; returns (summed loss, correct, seen)."""
-    classifier.train()
-    loss_sum, correct, seen = 0.0, 0, 0
-    for f, y in batches:
-        with autocast():
-            logits = classifier(f)
-            loss = criterion(logits.float(), y)
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-        if scheduler is not None:
-            scheduler.step()
-        loss_sum += loss.item() * len(y)
-        correct += (logits.argmax(1) == y).sum().item()
-        seen += len(y)
-    return loss_sum, correct, seen

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ftbench import atomic
 from ftbench.config import Experiment
-from ftbench.layout import run_dir
+from ftbench.layout import run_dir, run_path
 from ftbench.report import figures
 from ftbench.report.aggregate import read_csv, read_summary
 from ftbench.report.latex import (
@@ -189,8 +189,8 @@ def _paired_tests(experiment: Experiment, groups: list[dict], axes: list[str], r
         g["p"] = None
         if base is g or experiment.report.get("table") == "grid":
             continue
-        a, b = (Path(results) / "runs" / experiment.name /
-                next(r["run_id"] for r in x["rows"] if int(r["seed"]) == seed) /
+        a, b = (run_path(results, f"{experiment.name}/" + next(
+                    r["run_id"] for r in x["rows"] if int(r["seed"]) == seed)) /
                 "predictions.npz" for x in (base, g))
         if a.exists() and b.exists():
             g["p"] = mcnemar(correctness(a), correctness(b))[0]
