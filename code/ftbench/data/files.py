@@ -16,16 +16,20 @@ labelled val folder, sorted into classes by val_annotations.txt, is the test spl
 official test split is its test split (seed 003 cuts it 70/30 into validation and test).
 
 Downloads resume from a `.part` file and are checked against the publisher's MD5 before they
-take their final name; only a verified archive is unpacked. Reading checks that every file a
-dataset's index names is there, so a half-unpacked copy is reported, never used.
+take their final name; only a verified archive is unpacked; a network failure is one line and
+keeps the `.part` file. Reading checks that every file a dataset's index names is there, that
+labels and images agree, and (unless `data.check_counts` is false) the published counts in
+`PUBLISHED`, so a half-unpacked or half-copied folder is reported, never used. The decode cache
+is keyed by the files it was decoded from, so it is never reused after they change.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
+import http.client
 import os
 import shutil
+import urllib.error
 import urllib.request
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
@@ -35,18 +39,27 @@ import numpy as np
 from tqdm import tqdm
 
 from ftbench import atomic
+from ftbench.data import checks
+from ftbench.data.checks import FETCH, Published, missing
+from ftbench.data.indexes import food101_index, tiny_imagenet_index
 from ftbench.errors import UserError
 
-FETCH = "make data"  # the command that fetches what a profile needs
 TINY_IMAGENET_URL = "http://cs231n.stanford.edu/tiny-imagenet-200.zip"
 TINY_IMAGENET_MD5 = "90528d7ca1a48142e341f4ef8d21d0de"
 TORCHVISION = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST", "cifar10": "CIFAR10",
                "cifar100": "CIFAR100", "food101": "Food101"}
-
-
-def missing(name: str, path: Path, what: str = "not found") -> UserError:
-    return UserError(f"dataset {name} {what} at {path}; fetch it with '{FETCH}' "
-                     f"(or set DATA_DIR to where it is)")
+# As published. Tiny-ImageNet's "test" is its labelled val folder (its test images are unlabelled).
+PUBLISHED = {
+    "mnist": Published(10, {"train": 60_000, "test": 10_000}),  # classes not balanced
+    "fashion-mnist": Published(10, {"train": 60_000, "test": 10_000},
+                               {"train": 6_000, "test": 1_000}),
+    "cifar10": Published(10, {"train": 50_000, "test": 10_000}, {"train": 5_000, "test": 1_000}),
+    "cifar100": Published(100, {"train": 50_000, "test": 10_000}, {"train": 500, "test": 100}),
+    "food101": Published(101, {"train": 75_750, "test": 25_250}, {"train": 750, "test": 250}),
+    "tiny-imagenet": Published(200, {"train": 100_000, "test": 10_000},
+                               {"train": 500, "test": 50}),
+}
+OFFLINE = "check the network, or copy the dataset into DATA_DIR (see the README's offline section)"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -69,17 +82,10 @@ def download(url: str, dest: Path, md5: str) -> Path:
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
     have = part.stat().st_size if part.exists() else 0
-    request = urllib.request.Request(url, headers={"Range": f"bytes={have}-"} if have else {})
-    with urllib.request.urlopen(request, timeout=60) as response:
-        if have and response.status != 206:  # the server ignored the range: start again
-            have = 0
-        total = have + int(response.headers.get("Content-Length") or 0)
-        with open(part, "ab" if have else "wb") as f, tqdm(
-                total=total or None, initial=have, unit="B", unit_scale=True, desc=dest.name,
-                disable=None) as bar:
-            while chunk := response.read(1 << 20):
-                f.write(chunk)
-                bar.update(len(chunk))
+    response = _open(url, have)
+    if response is not None:
+        with response:
+            _receive(url, response, part, have, dest.name)
     got = md5sum(part)
     if got != md5:
         part.unlink()
@@ -89,12 +95,60 @@ def download(url: str, dest: Path, md5: str) -> Path:
     return dest
 
 
+def unreachable(url: str, reason: str) -> UserError:
+    return UserError(f"cannot download {url} ({reason}); {OFFLINE}".replace("\n", " "))
+
+
+def _reason(exc: BaseException) -> str:
+    """urllib wraps the socket's error in URLError.reason; its strerror reads best."""
+    reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+    return getattr(reason, "strerror", None) or str(reason) or type(reason).__name__
+
+
+def _open(url: str, have: int):
+    """The response, or None where the server says the `have` bytes already are the file."""
+    headers = {"Range": f"bytes={have}-"} if have else {}
+    try:
+        return urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=60)
+    except urllib.error.HTTPError as exc:
+        exc.close()
+        if have and exc.code == 416:  # the range starts at the end: the MD5 check decides
+            return None
+        raise unreachable(url, f"HTTP {exc.code} {exc.reason}") from None
+    except (OSError, http.client.HTTPException) as exc:  # refused, no DNS, timeout, reset
+        raise unreachable(url, _reason(exc)) from None
+
+
+def _read(url: str, response) -> bytes:
+    try:
+        return response.read(1 << 20)
+    except (OSError, http.client.HTTPException) as exc:  # the connection dropped mid-file
+        raise unreachable(url, _reason(exc)) from None
+
+
+def _receive(url: str, response, part: Path, have: int, desc: str) -> None:
+    """Append the response to `part`, which stays for the next call to resume from."""
+    if have and response.status != 206:  # the server ignored the range: start again
+        have = 0
+    total = have + int(response.headers.get("Content-Length") or 0)
+    try:
+        with open(part, "ab" if have else "wb") as f, tqdm(
+                total=total or None, initial=have, unit="B", unit_scale=True, desc=desc,
+                disable=None) as bar:
+            while chunk := _read(url, response):
+                f.write(chunk)
+                bar.update(len(chunk))
+    except OSError as exc:  # the disk, not the network (_read raises UserError)
+        raise UserError(f"cannot write {part} ({exc.strerror or exc}); free some space there "
+                        f"or set DATA_DIR to another folder") from None
+
+
 def fetch(name: str, root: Path) -> None:
     """Download (resumably, checksummed) and unpack dataset `name` under `root`."""
     root = Path(root)
     if name == "tiny-imagenet":
         final = root / "tiny-imagenet-200"
-        if _complete(tiny_imagenet_index, root, final):
+        if _complete(name, root, final):
             return
         archive = download(TINY_IMAGENET_URL, root / "tiny-imagenet-200.zip", TINY_IMAGENET_MD5)
         staging = root / ".tiny-imagenet-200.unpacking"
@@ -116,21 +170,21 @@ def fetch(name: str, root: Path) -> None:
         cls(str(root), train=True, download=True)
     elif name == "food101":
         download(cls._URL, root / Path(cls._URL).name, cls._MD5)
-        if not _complete(food101_index, root, root / "food-101"):
+        if not _complete(name, root, root / "food-101"):
             cls(str(root), split="train", download=True)  # unpacks the verified archive
-            food101_index(root)
+            jpeg_index(name, root)
     else:
         download(cls.url, root / cls.filename, cls.tgz_md5)
         cls(str(root), train=True, download=True)
 
 
-def _complete(index, root: Path, folder: Path) -> bool:
-    """Whether `folder` holds the whole dataset; a partial copy (an unpacking cut short) is
-    removed so that it is unpacked again."""
+def _complete(name: str, root: Path, folder: Path) -> bool:
+    """Whether `folder` holds the whole published dataset; a partial copy (an unpacking cut
+    short) is removed so that it is unpacked again."""
     if not folder.is_dir():
         return False
     try:
-        index(root)
+        jpeg_index(name, root)
         return True
     except UserError:
         shutil.rmtree(folder)
@@ -141,7 +195,7 @@ def _complete(index, root: Path, folder: Path) -> bool:
 # reading
 
 
-def torchvision_arrays(name: str, root: Path) -> dict:
+def torchvision_arrays(name: str, root: Path, check_counts: bool = True) -> dict:
     """MNIST, Fashion-MNIST, CIFAR-10/100 through torchvision: uint8 N, C, H, W."""
     import torchvision
 
@@ -152,70 +206,37 @@ def torchvision_arrays(name: str, root: Path) -> dict:
     except RuntimeError:  # torchvision: "Dataset not found or corrupted"
         raise missing(name, where, "not found or incomplete") from None
     except Exception as exc:  # a file of the wrong format
-        raise missing(name, where, f"is unreadable ({exc.__class__.__name__}: {exc})") from None
+        detail = exc.__class__.__name__ + (f": {exc}" if str(exc) else "")
+        raise UserError(f"dataset {name} is unreadable ({detail}) at {where}; delete that folder "
+                        f"and run '{FETCH}' again") from None
 
     def arrays(ds):
         x = np.asarray(ds.data)
         x = x[:, None] if x.ndim == 3 else x.transpose(0, 3, 1, 2)  # -> N, C, H, W
         return x, np.asarray(ds.targets)
 
-    return {"train": arrays(train), "test": arrays(test), "classes": list(train.classes)}
+    out = {"train": arrays(train), "test": arrays(test), "classes": list(train.classes)}
+    _check(name, where, out["classes"], {s: (len(out[s][0]), out[s][1]) for s in ("train", "test")},
+           check_counts)
+    return out
 
 
-def _check_files(name: str, base: Path, paths: list[Path]) -> None:
-    absent = [p for p in paths if not p.is_file()]
-    if absent:
-        raise missing(name, base, f"is incomplete ({len(absent)} of {len(paths)} images "
-                                  f"missing, e.g. {absent[0].relative_to(base)})")
+def _check(name: str, where: Path, classes: list[str], splits: dict, check_counts: bool) -> None:
+    """`splits`: {split: (number of images, labels)}; the structural checks, then the counts."""
+    for split, (images, y) in splits.items():
+        checks.labels(name, where, split, images, y, len(classes))
+    if check_counts:
+        checks.counts(name, where, PUBLISHED[name], classes,
+                      {split: y for split, (_, y) in splits.items()})
 
 
-def food101_index(root: Path) -> dict:
-    """{split: [(path, label)]} and classes, from meta/{train,test}.json; checks every file."""
-    base = Path(root) / "food-101"
-    index, classes = {}, None
-    for split in ("train", "test"):
-        meta = base / "meta" / f"{split}.json"
-        if not meta.is_file():
-            raise missing("food101", base)
-        try:
-            listing = json.loads(meta.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise missing("food101", meta, "index is unreadable") from None
-        classes = classes or sorted(listing)
-        index[split] = [(base / "images" / f"{rel}.jpg", classes.index(c))
-                        for c in classes for rel in listing.get(c, [])]
-        _check_files("food101", base, [p for p, _ in index[split]])
-    return {"index": index, "classes": classes}
-
-
-def tiny_imagenet_index(root: Path) -> dict:
-    """Train images by class folder; the labelled val images (our test split) by
-    val_annotations.txt. Checks every file."""
-    base = Path(root) / "tiny-imagenet-200"
-    wnids_file, annotations = base / "wnids.txt", base / "val" / "val_annotations.txt"
-    if not (wnids_file.is_file() and annotations.is_file()):
-        raise missing("tiny-imagenet", base)
-    wnids = wnids_file.read_text().split()
-    label = {w: i for i, w in enumerate(wnids)}
-    train = [(p, label[w]) for w in wnids
-             for p in sorted((base / "train" / w / "images").glob("*.JPEG"))]
-    test = []
-    for line in annotations.read_text().splitlines():
-        fields = line.split("\t")
-        if len(fields) < 2 or fields[1] not in label:
-            raise missing("tiny-imagenet", annotations, f"annotation line {line!r} is malformed")
-        test.append((base / "val" / "images" / fields[0], label[fields[1]]))
-    if not train or any(not (base / "train" / w / "images").is_dir() for w in wnids):
-        raise missing("tiny-imagenet", base / "train", "is incomplete (class folders missing)")
-    _check_files("tiny-imagenet", base, [p for p, _ in test])
-    names = {}
-    words = base / "words.txt"
-    if words.is_file():  # wnid -> human-readable name, where the file has it
-        for line in words.read_text().splitlines():
-            wnid, _, text = line.partition("\t")
-            names[wnid] = text.split(",")[0]
-    return {"index": {"train": train, "test": test},
-            "classes": [names.get(w, w) for w in wnids]}
+def jpeg_index(name: str, root: Path, check_counts: bool = True) -> dict:
+    """Food-101's or Tiny-ImageNet's index, checked before anything is decoded."""
+    index = food101_index(root) if name == "food101" else tiny_imagenet_index(root)
+    _check(name, index["where"], index["classes"],
+           {split: (len(items), np.array([label for _, label in items], dtype=np.int64))
+            for split, items in index["index"].items()}, check_counts)
+    return index
 
 
 def _decode_one(path: Path, side: int) -> np.ndarray:
@@ -236,7 +257,8 @@ def _decode_one(path: Path, side: int) -> np.ndarray:
                 im = im.crop((left, top, left + side, top + side))
             return np.asarray(im, dtype=np.uint8).transpose(2, 0, 1)
     except OSError as exc:  # truncated or not an image
-        raise UserError(f"image {path} is unreadable ({exc}); re-fetch it with '{FETCH}'") from None
+        raise UserError(f"image {path} is unreadable ({exc}); delete the dataset's folder and "
+                        f"run '{FETCH}' again") from None
 
 
 def decode_images(paths: list[Path], side: int, desc: str) -> np.ndarray:
@@ -251,22 +273,48 @@ def decode_images(paths: list[Path], side: int, desc: str) -> np.ndarray:
     return np.stack(images)
 
 
-def cached_arrays(name: str, root: Path, side: int) -> dict:
+# Part of the cache key: a change to how `_decode_one` decodes must not reuse old arrays.
+DECODER = "rgb; short side bicubic to side; centre crop; v1"
+
+
+def cache_key(root: Path, items: list[tuple[Path, int]], side: int) -> str:
+    """A short sha256 of what a decoded split is built from: every file's path, size and
+    mtime, its label, and the decoding."""
+    h = hashlib.sha256(f"{DECODER}\t{side}\n".encode())
+    for path, label in items:
+        st = path.stat()
+        h.update(f"{path.relative_to(root)}\t{st.st_size}\t{st.st_mtime_ns}\t{label}\n".encode())
+    return h.hexdigest()[:16]
+
+
+def cached_arrays(name: str, root: Path, side: int, check_counts: bool = True) -> dict:
     """A JPEG dataset as uint8 arrays, decoded once and cached under <root>/cache."""
-    index = food101_index(root) if name == "food101" else tiny_imagenet_index(root)
+    root = Path(root)
+    index = jpeg_index(name, root, check_counts)
     out = {"classes": index["classes"]}
     for split, items in index["index"].items():
-        cache = Path(root) / "cache" / f"{name}-{split}-{side or 'native'}.npz"
-        if cache.is_file():
-            try:
-                with np.load(cache) as z:
-                    if len(z["y"]) == len(items):
-                        out[split] = (z["x"], z["y"])
-                        continue
-            except (OSError, ValueError, KeyError):
-                pass  # a stale or foreign cache file: decode again
-        x = decode_images([p for p, _ in items], side, f"decode {name} {split}")
-        y = np.array([label for _, label in items], dtype=np.int64)
-        atomic.write_atomic(cache, lambda tmp, x=x, y=y: np.savez(tmp, x=x, y=y))
-        out[split] = (x, y)
+        stem = f"{name}-{split}-{side or 'native'}"
+        cache = root / "cache" / f"{stem}-{cache_key(root, items, side)}.npz"
+        out[split] = _load_cache(cache, len(items))
+        if out[split] is None:
+            x = decode_images([p for p, _ in items], side, f"decode {name} {split}")
+            y = np.array([label for _, label in items], dtype=np.int64)
+            atomic.write_atomic(cache, lambda tmp, x=x, y=y: np.savez(tmp, x=x, y=y))
+            # caches of older copies of the files (and of the unkeyed format) are never read
+            for stale in [*cache.parent.glob(f"{stem}-*.npz"), cache.parent / f"{stem}.npz"]:
+                if stale != cache:
+                    stale.unlink(missing_ok=True)
+            out[split] = (x, y)
     return out
+
+
+def _load_cache(cache: Path, n: int):
+    if not cache.is_file():
+        return None
+    try:
+        with np.load(cache) as z:
+            if len(z["y"]) == n == len(z["x"]):
+                return z["x"], z["y"]
+    except (OSError, ValueError, KeyError):
+        pass  # cut short or foreign: decode again
+    return None

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ftbench.data import files, synthetic
+from ftbench.data import files, source, synthetic
 from ftbench.errors import UserError
 
 if TYPE_CHECKING:
@@ -57,16 +57,24 @@ class DatasetSpec:
     display: str
     num_classes: int  # known without loading: the params table needs it
     embedded: bool
-    # (data root, input side) -> {"train": (x, y), "test": (x, y), "classes": [...]}
-    load: Callable[[Path, int], dict]
+    # (data root, input side, check_counts) -> {"train": (x, y), "test": (x, y), "classes": [...]};
+    # check_counts (data.check_counts): check a real dataset's published counts
+    load: Callable[[Path, int, bool], dict]
+    # images of the training split before validation is carved out (known without loading:
+    # plan-time checks need it)
+    train_size: int | None = None
     test_fraction: float = 0.0  # carve a test split from train when the dataset has none
+    # part of every run's identity: a generator that draws other images must get a new version
+    # (tests/test_data.py pins each version's bytes), so that results from the old images are
+    # never counted as current
+    version: str = "published"
 
 
 def data_root() -> Path:
     return Path(os.environ.get("DATA_DIR") or Path.home() / ".cache" / "ftbench" / "data")
 
 
-def _digits(_root: Path, _side: int) -> dict:
+def _digits(_root: Path, _side: int, _check_counts: bool) -> dict:
     from sklearn.datasets import load_digits
 
     d = load_digits()
@@ -74,43 +82,55 @@ def _digits(_root: Path, _side: int) -> dict:
     return {"train": (x, d.target), "classes": [str(c) for c in d.target_names]}
 
 
-def _synthetic(fn, n_train: int, n_test: int, seed: int, **kwargs):
-    def load(_root: Path, _side: int) -> dict:
-        x_tr, y_tr, names = fn(n_train, seed, **kwargs)
-        x_te, y_te, _ = fn(n_test, seed + 1, **kwargs)
-        return {"train": (x_tr, y_tr), "test": (x_te, y_te), "classes": names}
+def generated(display: str, classes: int, fn, n_train: int, n_test: int, seed: int,
+              version: str, **kwargs) -> DatasetSpec:
+    """A procedurally generated dataset: train and test drawn from seeds `seed` and `seed + 1`."""
 
-    return load
+    drawn: dict = {}  # the runs of one process (the seeds of a configuration) draw once
+
+    def load(_root: Path, _side: int, _check_counts: bool) -> dict:
+        if not drawn:
+            drawn["train"], drawn["test"] = fn(n_train, seed, **kwargs), fn(n_test, seed + 1,
+                                                                             **kwargs)
+        (x_tr, y_tr, names), (x_te, y_te, _) = drawn["train"], drawn["test"]
+        return {"train": (x_tr.copy(), y_tr.copy()), "test": (x_te.copy(), y_te.copy()),
+                "classes": names}
+
+    return DatasetSpec(display, classes, True, load, train_size=n_train, version=version)
 
 
 def _torchvision(name: str):
-    return lambda root, _side: files.torchvision_arrays(name, root)
+    return lambda root, _side, check_counts: files.torchvision_arrays(name, root, check_counts)
 
 
 def _jpegs(name: str, store_side: bool):
     """JPEG folders, decoded once: Food-101 at the run's input side (its images are large and
     of mixed sizes), Tiny-ImageNet at its own 64 px."""
-    return lambda root, side: files.cached_arrays(name, root, side if store_side else 0)
+    return lambda root, side, check_counts: files.cached_arrays(
+        name, root, side if store_side else 0, check_counts)
 
 
 DATASETS: dict[str, DatasetSpec] = {
-    "digits": DatasetSpec("Digits (8x8, MNIST stand-in)", 10, True, _digits, test_fraction=0.25),
-    "synth-shapes": DatasetSpec("Synthetic shapes (pretraining source)", 10, True,
-                                _synthetic(synthetic.shapes, 4000, 800, seed=1000)),
-    "synth-fashion": DatasetSpec("Synthetic garments (Fashion-MNIST stand-in)", 10, True,
-                                 _synthetic(synthetic.fashion, 2000, 600, seed=2000)),
-    "synth-objects": DatasetSpec("Synthetic objects (CIFAR-10 stand-in)", 10, True,
-                                 _synthetic(synthetic.objects, 2000, 600, seed=3000)),
-    "synth-objects-20": DatasetSpec("Synthetic objects, 20 classes (CIFAR-100 stand-in)", 20,
-                                    True, _synthetic(synthetic.objects, 3000, 800, seed=4000,
-                                                     shapes=10)),
-    "mnist": DatasetSpec("MNIST", 10, False, _torchvision("mnist")),
-    "fashion-mnist": DatasetSpec("Fashion-MNIST", 10, False, _torchvision("fashion-mnist")),
-    "cifar10": DatasetSpec("CIFAR-10", 10, False, _torchvision("cifar10")),
-    "cifar100": DatasetSpec("CIFAR-100", 100, False, _torchvision("cifar100")),
-    "food101": DatasetSpec("Food-101", 101, False, _jpegs("food101", store_side=True)),
+    "digits": DatasetSpec("Digits (8x8, MNIST stand-in)", 10, True, _digits, train_size=1347,
+                          test_fraction=0.25, version="sklearn"),
+    "synth-source": generated("Synthetic glyphs, silhouettes and textures (pretraining source)",
+                              32, source.source, 25600, 3200, seed=5000, version="1"),
+    "synth-fashion": generated("Synthetic garments (Fashion-MNIST stand-in)", 10,
+                               synthetic.fashion, 2000, 600, seed=2000, version="1"),
+    "synth-objects": generated("Synthetic objects (CIFAR-10 stand-in)", 10, synthetic.objects,
+                               4000, 1000, seed=3000, version="2"),
+    "synth-objects-20": generated("Synthetic objects, 20 classes (CIFAR-100 stand-in)", 20,
+                                  synthetic.objects, 4000, 1000, seed=4000, version="2",
+                                  shapes=10),
+    "mnist": DatasetSpec("MNIST", 10, False, _torchvision("mnist"), train_size=60000),
+    "fashion-mnist": DatasetSpec("Fashion-MNIST", 10, False, _torchvision("fashion-mnist"),
+                                 train_size=60000),
+    "cifar10": DatasetSpec("CIFAR-10", 10, False, _torchvision("cifar10"), train_size=50000),
+    "cifar100": DatasetSpec("CIFAR-100", 100, False, _torchvision("cifar100"), train_size=50000),
+    "food101": DatasetSpec("Food-101", 101, False, _jpegs("food101", store_side=True),
+                           train_size=75750),
     "tiny-imagenet": DatasetSpec("Tiny-ImageNet", 200, False,
-                                 _jpegs("tiny-imagenet", store_side=False)),
+                                 _jpegs("tiny-imagenet", store_side=False), train_size=100000),
 }
 
 
@@ -133,7 +153,7 @@ def _stratified(x, y, fraction: float, seed: int):
 def load_splits(cfg, root: Path | None = None) -> Splits:
     """Train/val/test for a DataConfig; deterministic in (name, split_seed, train_limit)."""
     spec = DATASETS[cfg.name]
-    raw = spec.load(Path(root) if root else data_root(), cfg.image_size)
+    raw = spec.load(Path(root) if root else data_root(), cfg.image_size, cfg.check_counts)
     train = raw["train"]
     test = raw.get("test")
     if test is None:

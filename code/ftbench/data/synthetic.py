@@ -3,10 +3,10 @@
 Nothing here is downloaded. Each generator draws every random parameter from one seeded NumPy
 generator, so the same (name, split) always yields the same bytes. Images are 32x32 uint8.
 
-- synth-shapes   10 rotated, coloured geometric shapes: the pretraining source task
-                 (a stand-in for ImageNet pretraining, which cannot be downloaded here)
 - synth-fashion  10 grayscale garment silhouettes, upright: a Fashion-MNIST stand-in
-- synth-objects  10 textured, rotated, coloured shapes on cluttered backgrounds: a CIFAR-10 stand-in
+- synth-objects  10 textured, coloured, upright shapes on cluttered backgrounds: a CIFAR-10
+                 stand-in (with shapes=10, 20 classes: the CIFAR-100, Food-101 and Tiny-ImageNet
+                 stand-in)
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import numpy as np
 SIZE = 32
 
 
-def _grid(n: int, rng, *, rotate: bool, shift: float, scale: tuple[float, float],
+def grid(n: int, rng, *, rotate: bool | float, shift: float, scale: tuple[float, float],
           aspect: float = 0.0):
     """Per-sample shape coordinates (n, SIZE, SIZE): image grid under a random similarity."""
     lin = np.linspace(-1, 1, SIZE, dtype=np.float32)
@@ -24,7 +24,10 @@ def _grid(n: int, rng, *, rotate: bool, shift: float, scale: tuple[float, float]
     cx, cy = rng.uniform(-shift, shift, (2, n, 1, 1)).astype(np.float32)
     s = rng.uniform(*scale, (n, 1, 1)).astype(np.float32)
     a = rng.uniform(-aspect, aspect, (n, 1, 1)).astype(np.float32)
-    theta = rng.uniform(0, 2 * np.pi, (n, 1, 1)) if rotate else np.zeros((n, 1, 1))
+    if rotate is True:  # any angle
+        theta = rng.uniform(0, 2 * np.pi, (n, 1, 1))
+    else:  # within +-rotate radians (0: upright)
+        theta = rng.uniform(-rotate, rotate, (n, 1, 1)) if rotate else np.zeros((n, 1, 1))
     c, sn = np.cos(theta).astype(np.float32), np.sin(theta).astype(np.float32)
     du, dv = u - cx, v - cy
     x = (du * c + dv * sn) / (s * (1 + a))
@@ -32,7 +35,7 @@ def _grid(n: int, rng, *, rotate: bool, shift: float, scale: tuple[float, float]
     return x, y
 
 
-def _box(x, y, x0, x1, y0, y1):
+def box(x, y, x0, x1, y0, y1):
     return (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
 
 
@@ -51,13 +54,13 @@ GEOMETRIC = {
 
 
 def _garments():
-    body = lambda x, y: _box(x, y, -0.42, 0.42, -0.65, 0.8)  # noqa: E731
-    short = lambda x, y: _box(x, y, -0.8, 0.8, -0.65, -0.3)  # noqa: E731
-    long_ = lambda x, y: _box(x, y, -0.75, 0.75, -0.65, 0.6) & (abs(x) > 0.45)  # noqa: E731
+    body = lambda x, y: box(x, y, -0.42, 0.42, -0.65, 0.8)  # noqa: E731
+    short = lambda x, y: box(x, y, -0.8, 0.8, -0.65, -0.3)  # noqa: E731
+    long_ = lambda x, y: box(x, y, -0.75, 0.75, -0.65, 0.6) & (abs(x) > 0.45)  # noqa: E731
     return {
         "t-shirt": lambda x, y: body(x, y) | short(x, y),
-        "trouser": lambda x, y: _box(x, y, -0.4, 0.4, -0.85, -0.6)
-        | (_box(x, y, -0.4, 0.4, -0.85, 0.85) & (abs(x) > 0.06)),
+        "trouser": lambda x, y: box(x, y, -0.4, 0.4, -0.85, -0.6)
+        | (box(x, y, -0.4, 0.4, -0.85, 0.85) & (abs(x) > 0.06)),
         "pullover": lambda x, y: body(x, y) | long_(x, y),
         "dress": lambda x, y: (abs(y) < 0.85) & (abs(x) < 0.18 + 0.3 * (y + 0.85)),
         "coat": lambda x, y: (body(x, y) | long_(x, y)) & ~((abs(x) < 0.05) & (y > -0.4)),
@@ -65,28 +68,28 @@ def _garments():
         & ((abs(y - 0.55) < 0.1) | (abs(y + 0.1) < 0.07) | (abs(y - 0.25) < 0.07)),
         "shirt": lambda x, y: (body(x, y) | short(x, y))
         & ~((abs(x) < 0.25 - (y + 0.65)) & (y < -0.4)),
-        "sneaker": lambda x, y: _box(x, y, -0.8, 0.8, 0.1, 0.55)
+        "sneaker": lambda x, y: box(x, y, -0.8, 0.8, 0.1, 0.55)
         | (((x + 0.4) ** 2 + (y - 0.1) ** 2) < 0.4**2),
-        "bag": lambda x, y: _box(x, y, -0.7, 0.7, -0.2, 0.75)
+        "bag": lambda x, y: box(x, y, -0.7, 0.7, -0.2, 0.75)
         | ((abs(np.hypot(x, y + 0.2) - 0.45) < 0.08) & (y < -0.2)),
-        "ankle-boot": lambda x, y: _box(x, y, -0.65, 0.0, -0.75, 0.6)
-        | _box(x, y, -0.65, 0.75, 0.2, 0.6),
+        "ankle-boot": lambda x, y: box(x, y, -0.65, 0.0, -0.75, 0.6)
+        | box(x, y, -0.65, 0.75, 0.2, 0.6),
     }
 
 
 GARMENTS = _garments()
 
 
-def _colours(rng, n: int, low: float = 0.0, high: float = 1.0):
+def colours(rng, n: int, low: float = 0.0, high: float = 1.0):
     return rng.uniform(low, high, (n, 3, 1, 1)).astype(np.float32)
 
 
-def _contrasting(rng, colour, low: float = 0.3, high: float = 0.7):
+def contrasting(rng, colour, low: float = 0.3, high: float = 0.7):
     """A colour at least `low` away from `colour` in every channel (wrapping around 1)."""
     return (colour + rng.uniform(low, high, colour.shape).astype(np.float32)) % 1.0
 
 
-def _to_uint8(img):
+def to_uint8(img):
     return np.clip(np.rint(img * 255), 0, 255).astype(np.uint8)
 
 
@@ -99,40 +102,23 @@ def _masks(shape_fns, y, gx, gy):
     return mask
 
 
-def _balanced_labels(rng, n: int, k: int):
+def balanced_labels(rng, n: int, k: int):
     return rng.permutation(np.arange(n) % k)
-
-
-def shapes(n: int, seed: int):
-    """synth-shapes: rotated geometric shapes, random colours, noisy gradient background."""
-    rng = np.random.default_rng(seed)
-    names = list(GEOMETRIC)
-    y = _balanced_labels(rng, n, len(names))
-    gx, gy = _grid(n, rng, rotate=True, shift=0.2, scale=(0.6, 0.95), aspect=0.2)
-    mask = _masks([GEOMETRIC[name] for name in names], y, gx, gy)
-    bg = _colours(rng, n)
-    fg = _contrasting(rng, bg)
-    bg2 = (bg + rng.uniform(-0.15, 0.15, bg.shape).astype(np.float32)).clip(0, 1)
-    ramp = np.linspace(0, 1, SIZE, dtype=np.float32)[None, None, None, :]
-    background = bg * (1 - ramp) + bg2 * ramp
-    img = np.where(mask[:, None], fg, background)
-    img = img + rng.normal(0, 0.05, img.shape).astype(np.float32)
-    return _to_uint8(img), y.astype(np.int64), names
 
 
 def fashion(n: int, seed: int):
     """synth-fashion: upright grayscale garment silhouettes with texture and noise (1 channel)."""
     rng = np.random.default_rng(seed)
     names = list(GARMENTS)
-    y = _balanced_labels(rng, n, len(names))
-    gx, gy = _grid(n, rng, rotate=False, shift=0.08, scale=(0.75, 0.95), aspect=0.12)
+    y = balanced_labels(rng, n, len(names))
+    gx, gy = grid(n, rng, rotate=False, shift=0.08, scale=(0.75, 0.95), aspect=0.12)
     mask = _masks([GARMENTS[name] for name in names], y, gx, gy)
     tone = rng.uniform(0.35, 1.0, (n, 1, 1)).astype(np.float32)
     freq = rng.uniform(3, 9, (n, 1, 1)).astype(np.float32)
     texture = 1 - 0.25 * rng.uniform(0, 1, (n, 1, 1)) * (np.sin(freq * np.pi * gy) > 0)
     img = np.where(mask, tone * texture, 0.0).astype(np.float32)
     img = img + rng.normal(0, 0.12, img.shape).astype(np.float32)
-    return _to_uint8(img[:, None]), y.astype(np.int64), names
+    return to_uint8(img[:, None]), y.astype(np.int64), names
 
 
 def objects(n: int, seed: int, shapes: int = 5):
@@ -145,23 +131,23 @@ def objects(n: int, seed: int, shapes: int = 5):
     shape_names = ["disk", "square", "triangle", "plus", "hexagon", "ring", "diamond",
                    "crescent", "bars", "star"][:shapes]
     names = [f"{s}-{t}" for s in shape_names for t in ("stripes", "checks")]
-    y = _balanced_labels(rng, n, len(names))
-    gx, gy = _grid(n, rng, rotate=True, shift=0.2, scale=(0.6, 0.95), aspect=0.2)
+    y = balanced_labels(rng, n, len(names))
+    gx, gy = grid(n, rng, rotate=0.0, shift=0.2, scale=(0.7, 1.0), aspect=0.2)
     mask = _masks([GEOMETRIC[name] for name in shape_names], y // 2, gx, gy)
     period = rng.uniform(2.0, 3.5, (n, 1, 1)).astype(np.float32)
     stripes = np.sin(period * np.pi * gx) > 0
     checks = (np.sin(period * np.pi * gx) > 0) ^ (np.sin(period * np.pi * gy) > 0)
     pattern = np.where((y % 2 == 0)[:, None, None], stripes, checks)
-    bg = _colours(rng, n, 0.2, 0.8)
-    fg = _contrasting(rng, bg)
-    obj = fg * np.where(pattern[:, None], 1.0, 0.45).astype(np.float32)
+    bg = colours(rng, n, 0.2, 0.8)
+    fg = contrasting(rng, bg)
+    obj = fg * np.where(pattern[:, None], 1.0, 0.6).astype(np.float32)
     # Clutter: distractor blobs near the background colour, behind the object.
     background = bg * np.ones((1, 1, SIZE, SIZE), np.float32)
     for _ in range(3):
-        bx, by = _grid(n, rng, rotate=True, shift=0.9, scale=(0.2, 0.45), aspect=0.5)
+        bx, by = grid(n, rng, rotate=True, shift=0.9, scale=(0.2, 0.45), aspect=0.5)
         blob = (bx**2 + by**2 < 1)[:, None]
         shade = (bg + rng.uniform(-0.15, 0.15, bg.shape).astype(np.float32)).clip(0, 1)
         background = np.where(blob, shade, background)
     img = np.where(mask[:, None], obj, background)
     img = img + rng.normal(0, 0.06, img.shape).astype(np.float32)
-    return _to_uint8(img), y.astype(np.int64), names
+    return to_uint8(img), y.astype(np.int64), names

@@ -1,0 +1,44 @@
+"""Each generated dataset's bytes are pinned to its version: a generator that draws other images
+must get a new `version` in ftbench.data.registry, which is part of every run's identity, so that
+results from the old images are never counted as current."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from ftbench.data.registry import DATASETS
+
+PINNED = {  # name: (version, sha256 of train and test images and labels, first 16 digits)
+    "digits": ("sklearn", "0b7e9c3202d7bcd2"),
+    "synth-source": ("1", "038b41a5e411a2c5"),
+    "synth-fashion": ("1", "cdc33797035d7051"),
+    "synth-objects": ("2", "6d0a8f8863e6798c"),
+    "synth-objects-20": ("2", "d00a6fc24ddc0fae"),
+}
+
+
+def fingerprint(name: str) -> str:
+    raw = DATASETS[name].load(None, 32, True)
+    h = hashlib.sha256()
+    for split in ("train", "test"):
+        if split in raw:
+            x, y = raw[split]
+            h.update(x.tobytes())
+            h.update(y.astype("int64").tobytes())
+    return h.hexdigest()[:16]
+
+
+def test_every_embedded_dataset_is_pinned():
+    assert {n for n, spec in DATASETS.items() if spec.embedded} == set(PINNED)
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n == "synth-source"
+                                  else n for n in PINNED])
+def test_generated_bytes_match_their_version(name):
+    version, digest = PINNED[name]
+    assert DATASETS[name].version == version, "a new version needs a new pinned hash here"
+    assert fingerprint(name) == digest, (
+        f"{name}'s images changed: bump its version in ftbench.data.registry (old results must "
+        "go stale) and pin the new hash here")
