@@ -7,21 +7,24 @@ import pytest
 import torch
 
 from ftbench.config import DataConfig
-from ftbench.data import synthetic
+from ftbench.data import source, synthetic
 from ftbench.data.pipeline import Batches, DeviceTransform, random_crop
 from ftbench.data.registry import load_splits
 
 
-@pytest.mark.parametrize("fn, channels", [(synthetic.shapes, 3), (synthetic.fashion, 1),
-                                          (synthetic.objects, 3)])
-def test_synthetic_sets_are_deterministic_and_balanced(fn, channels):
-    x1, y1, names = fn(200, seed=7)
-    x2, y2, _ = fn(200, seed=7)
-    x3, _, _ = fn(200, seed=8)
-    assert x1.dtype == np.uint8 and x1.shape == (200, channels, 32, 32)
+@pytest.mark.parametrize("fn, kwargs, channels, classes", [
+    (synthetic.fashion, {}, 1, 10), (synthetic.objects, {}, 3, 10),
+    (synthetic.objects, {"shapes": 10}, 3, 20), (source.source, {}, 3, 32)])
+def test_synthetic_sets_are_deterministic_and_balanced(fn, kwargs, channels, classes):
+    n = 10 * classes
+    x1, y1, names = fn(n, seed=7, **kwargs)
+    x2, y2, _ = fn(n, seed=7, **kwargs)
+    x3, _, _ = fn(n, seed=8, **kwargs)
+    assert x1.dtype == np.uint8 and x1.shape == (n, channels, 32, 32)
     assert np.array_equal(x1, x2) and np.array_equal(y1, y2)
     assert not np.array_equal(x1, x3)
-    assert len(names) == 10 and np.bincount(y1).tolist() == [20] * 10
+    assert len(names) == len(set(names)) == classes
+    assert np.bincount(y1).tolist() == [10] * classes
     assert x1.std() > 20  # not blank
 
 
@@ -87,9 +90,27 @@ def test_val_and_test_can_be_carved_from_the_test_split():
     assert (len(a.train), len(a.val), len(a.test)) == (2000, 420, 180)  # 600 test -> 70/30
 
 
+@pytest.mark.slow  # draws all of synth-source (seconds)
 def test_registry_class_counts_match_the_data():
     from ftbench.data.registry import DATASETS
 
     for name, spec in DATASETS.items():
         if spec.embedded:
             assert load_splits(DataConfig(name=name)).num_classes == spec.num_classes, name
+
+
+def test_check_counts_reaches_the_loader(monkeypatch):
+    import dataclasses
+
+    from ftbench.data import registry
+
+    seen, spec = [], registry.DATASETS["digits"]
+
+    def load(root, side, check_counts):
+        seen.append(check_counts)
+        return spec.load(root, side, check_counts)
+
+    monkeypatch.setitem(registry.DATASETS, "digits", dataclasses.replace(spec, load=load))
+    load_splits(DataConfig(name="digits", check_counts=False))
+    load_splits(DataConfig(name="digits"))
+    assert seen == [False, True]
