@@ -7,6 +7,8 @@ import yaml
 
 from conftest import ROOT, run_cli
 from ftbench import config
+from ftbench.cli import main
+from ftbench.config.yamlio import key_lines, load_yaml
 from ftbench.errors import UserError
 
 
@@ -49,10 +51,32 @@ def test_pretrain_runs_only_in_tiny_and_fine_tuning_depends_on_them():
 
 
 def test_overrides_are_parsed_as_yaml_and_layered_last():
-    o = config.parse_overrides(["train.lr=3e-4", "method.targets=[qkv.q, qkv.v]", "seed=3"])
-    assert o == {"train": {"lr": "3e-4"}, "method": {"targets": ["qkv.q", "qkv.v"]}, "seed": 3}
+    o = config.parse_overrides(["train.label_smoothing=3e-2", "method.targets=[qkv.q, qkv.v]",
+                                "data.train_limit=200"])
+    assert o == {"train": {"label_smoothing": "3e-2"},
+                 "method": {"targets": ["qkv.q", "qkv.v"]}, "data": {"train_limit": 200}}
     runs = _experiment("tiny", "vit-lora-vs-cnn-head", o).runs
-    assert all(r.config.train.lr == 3e-4 and r.config.seed == 3 for r in runs)
+    assert all(r.config.train.label_smoothing == 3e-2 and r.config.data.train_limit == 200
+               for r in runs)
+    assert {r.config.seed for r in runs} == {0, 1, 2}  # the seeds stay the table's
+
+
+def test_an_override_that_makes_two_runs_of_a_table_equal_is_refused():
+    """One learning rate for every run collapses resnet34-scratch's learning-rate study."""
+    with pytest.raises(UserError, match="table resnet34-scratch: runs .* have the same "
+                                        "configuration"):
+        config.load_all(ROOT / "configs", "tiny", config.parse_overrides(["train.lr=3e-4"]),
+                        check_models=False)
+
+
+def test_a_seed_override_is_refused_since_every_seed_would_get_it():
+    with pytest.raises(UserError, match="override 'seed' would give every seed"):
+        config.parse_overrides(["seed=3"])
+
+
+def test_an_override_cannot_set_a_value_and_a_key_inside_it():
+    with pytest.raises(UserError, match="sets a key inside 'train'"):
+        config.parse_overrides(["train=1", "train.lr=0.1"])
 
 
 def test_config_hash_follows_content():
@@ -97,28 +121,117 @@ def _edit(path, fn):
      "method.r must be at least 1"),
 ])
 @pytest.mark.parametrize("command", [["plan"], ["run", "vit-lora-vs-cnn-head/mnist--vit-lora--s0"]])
-def test_cli_rejects_bad_config_with_one_line_and_writes_nothing(configs, tmp_path, edit, message,
-                                                                   command):
+def test_cli_rejects_bad_config_with_one_line_and_writes_nothing(configs, tmp_path, capsys, edit,
+                                                                   message, command):
     _edit(configs / "vit-lora-vs-cnn-head.yaml", edit)
     results = tmp_path / "results"
-    proc = run_cli(*command, "--configs", configs, "--results", results,
-                   "--profile", "paper")
-    assert proc.returncode == 2
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and message in lines[0], proc.stderr
-    assert lines[0].startswith("ftbench: error:") and "Traceback" not in proc.stderr
+    code = main([*command, "--configs", str(configs), "--results", str(results),
+                 "--profile", "paper"])
+    err = capsys.readouterr().err
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], err
+    assert lines[0].startswith("ftbench: error:") and "Traceback" not in err
     assert not results.exists()
 
 
-def test_malformed_yaml_and_unknown_profile(configs, tmp_path):
+def test_malformed_yaml_and_unknown_profile(configs, capsys):
     (configs / "broken.yaml").write_text("base: {train: [1, 2\n")
-    proc = run_cli("plan", "--configs", configs)
-    assert proc.returncode == 2 and "malformed YAML at line" in proc.stderr
-    proc = run_cli("plan", "--configs", ROOT / "configs", "--profile", "papr")
-    assert proc.returncode == 2 and "unknown profile 'papr' (did you mean 'paper'?)" in proc.stderr
+    assert main(["plan", "--configs", str(configs)]) == 2
+    assert "malformed YAML at line" in capsys.readouterr().err
+    assert main(["plan", "--configs", str(ROOT / "configs"), "--profile", "papr"]) == 2
+    assert "unknown profile 'papr' (did you mean 'paper'?)" in capsys.readouterr().err
 
 
-def test_stamp_holds_only_non_default_values_so_new_fields_do_not_rerun():
-    cfg = config.from_dict(config.RunConfig, {"train": {"lr": 0.5}, "seed": 3}, "x")
-    assert cfg.essential() == {"train": {"lr": 0.5}, "seed": 3}
-    assert config.RunConfig().essential() == {}
+@pytest.mark.slow
+def test_a_bad_config_is_one_line_in_a_real_subprocess(configs, tmp_path):
+    """As a user runs it: the exit status and the single line, from a fresh process."""
+    _edit(configs / "vit-lora-vs-cnn-head.yaml",
+          lambda d: d["base"]["train"].update(eopchs=3))
+    proc = run_cli("plan", "--configs", configs, "--results", tmp_path / "results")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines() == [proc.stderr.strip()]
+    assert "unknown key 'train.eopchs' (did you mean 'train.epochs'?)" in proc.stderr
+
+
+def test_a_key_written_twice_is_an_error_not_the_last_one_winning(tmp_path):
+    path = tmp_path / "x.yaml"
+    path.write_text("base:\n  train:\n    lr: 1.0e-3\n    lr: 1.0e-2\n")
+    with pytest.raises(UserError) as err:
+        load_yaml(path)
+    assert str(err.value) == (f"{path}: malformed YAML at line 4, column 5: key 'lr' appears "
+                              "twice (lines 3 and 4); keep one")
+
+
+def test_a_config_that_is_not_utf8_is_one_line(tmp_path):
+    path = tmp_path / "x.yaml"
+    path.write_bytes("title: caf\u00e9\n".encode("latin-1"))
+    with pytest.raises(UserError) as err:
+        load_yaml(path)
+    assert str(err.value) == f"{path}: not UTF-8 text (byte 10); save the file as UTF-8"
+
+
+def test_key_lines_give_the_line_of_every_key(tmp_path):
+    path = tmp_path / "x.yaml"
+    path.write_text("base:\n  train: {lr: 1.0, epochs: 2}\n  data:\n    name: digits\n")
+    assert key_lines(path) == {("base",): 1, ("base", "train"): 2, ("base", "train", "lr"): 2,
+                               ("base", "train", "epochs"): 2, ("base", "data"): 3,
+                               ("base", "data", "name"): 4}
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"model": {"name": "vit_micro_patch8_32"}, "data": {"image_size": 64}},
+     "model vit_micro_patch8_32 takes 32 px inputs, but data.image_size is 64; "
+     "set data.image_size=32"),
+    ({"data": {"mixup": 0.8, "train_limit": 20}, "train": {"batch_size": 32}},
+     "the 20 training images fill no batch of train.batch_size 32"),
+    ({"method": {"name": "lora"}}, "method lora needs method.targets"),
+    ({"train": {"lr": float("nan")}}, "'train.lr' must be a finite number, got nan"),
+    ({"train": {"lr": "abc"}}, "'train.lr' must be float, got 'abc'"),
+    ({"data": {"channels": True}}, "'data.channels' must be"),
+    ({"model": {"pretrained": "run:pretrain"}}, "model.pretrained 'run:pretrain' is not"),
+])
+def test_rules_across_fields_are_checked_when_planning(data, message):
+    with pytest.raises(UserError) as err:
+        config.validate(config.from_dict(config.RunConfig, data, "x.yaml"), "x.yaml")
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_valid_values_pass_and_numbers_written_as_yaml_strings_are_read():
+    cfg = config.validate(config.from_dict(config.RunConfig, {
+        "model": {"name": "vit_micro_patch8_32"}, "data": {"image_size": 32, "mixup": 0.8,
+                                                           "train_limit": 64},
+        "train": {"lr": "1e-3", "batch_size": 32}}, "x.yaml"), "x.yaml")
+    assert cfg.train.lr == 1e-3 and isinstance(cfg.train.lr, float)
+
+
+def test_stamp_holds_the_identity_and_every_value_so_a_new_default_reruns(tmp_path,
+                                                                          monkeypatch):
+    """Replaces the old stamp of non-default values only: a changed default changes the
+    identity (and the stamp, whose time Make reads), so results of the old default go stale."""
+    import json
+
+    from conftest import DEMO, workdir
+    from ftbench.freshness import stamp_text
+
+    work = workdir(tmp_path, {"demo": DEMO})
+    (spec,) = [r for r in config.load_all(work / "configs", "tiny", check_models=False)[0].runs
+               if r.config.seed == 0]
+    stamp = json.loads(stamp_text(spec))
+    assert stamp["identity"] == spec.identity
+    assert stamp["config"] == spec.config.to_dict()
+    assert stamp["config"]["train"]["label_smoothing"] == 0.0  # a default, recorded too
+    assert config.leaves(spec.config).keys() >= {"train.label_smoothing", "probe.images"}
+
+    import inspect
+
+    init = config.TrainConfig.__init__
+    names = [p.name for p in inspect.signature(init).parameters.values()
+             if p.default is not inspect.Parameter.empty]
+    defaults = list(init.__defaults__)
+    defaults[names.index("label_smoothing")] = 0.1
+    monkeypatch.setattr(init, "__defaults__", tuple(defaults))
+    (new,) = [r for r in config.load_all(work / "configs", "tiny", check_models=False)[0].runs
+              if r.config.seed == 0]
+    assert new.config.train.label_smoothing == 0.1
+    assert new.identity != spec.identity and stamp_text(new) != stamp_text(spec)

@@ -1,0 +1,273 @@
+"""Experiments and profiles -> runs: the layering, the axes and the seeds.
+
+An experiment is one file, `configs/<table>.yaml`, one table of the paper. Its runs are the
+product of its axes, times its seeds. A run's values are layered, lowest first:
+
+    schema defaults < configs/profiles/<profile>.yaml `run:` < the experiment's `base:`
+    < its `profiles.<profile>.base:` < each axis value < the seed < key=value overrides
+
+Each run keeps its layers, so that `ftbench explain` can say where every value came from.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ftbench.config.documents import (
+    EXPERIMENT_KEYS,
+    axis_values,
+    check_keys,
+    experiment_paths,
+    list_profiles,
+    load_profile,
+    mapping,
+    parse_overrides,
+    profile_path,
+    safe_name,
+    seeds_of,
+    text_fields,
+)
+from ftbench.config.rules import check_report, validate
+from ftbench.config.schema import ReportConfig, RunConfig, TuneConfig
+from ftbench.config.typed import from_dict, leaves, suggest
+from ftbench.config.yamlio import load_yaml
+from ftbench.errors import UserError
+
+
+@dataclass
+class Layer:
+    """One source of values of a run: what it sets, and the places (file, key path) where
+    those values may be written, most specific first."""
+
+    name: str
+    values: dict
+    places: list[tuple[Path | None, tuple]]
+
+
+@dataclass
+class RunSpec:
+    table: str
+    run_id: str
+    axes: dict  # axis name -> value label, e.g. {"dataset": "cifar10", "variant": "vit-lora"}
+    config: RunConfig
+    layers: list[Layer] = field(default_factory=list, repr=False)
+    identity: str = ""  # set by load_all (ftbench.identity): config and upstream runs
+
+    @property
+    def key(self) -> str:
+        return f"{self.table}/{self.run_id}"
+
+    @property
+    def depends_on(self) -> list[str]:
+        """Run keys whose outputs this run reads (a pipeline-pretrained backbone)."""
+        p = self.config.model.pretrained
+        return [p.removeprefix("run:")] if p.startswith("run:") else []
+
+
+@dataclass
+class Experiment:
+    name: str
+    path: Path
+    title: str
+    seed: str  # which seed write-up it comes from ("" if none)
+    description: str
+    report: ReportConfig
+    runs: list[RunSpec]
+    tune: TuneConfig = field(default_factory=TuneConfig)
+
+
+def deep_merge(base: dict, *overlays: dict) -> dict:
+    """Recursive dict merge; lists and scalars in an overlay replace what is below."""
+    out = copy.deepcopy(base)
+    for overlay in overlays:
+        for key, value in (overlay or {}).items():
+            if isinstance(value, dict) and isinstance(out.get(key), dict):
+                out[key] = deep_merge(out[key], value)
+            else:
+                out[key] = copy.deepcopy(value)
+    return out
+
+
+@dataclass
+class _Sources:
+    """The documents a table's runs are layered from."""
+
+    path: Path
+    doc: dict  # the experiment file, without its profiles block
+    overlay: dict  # its profiles.<profile> block
+    profile: str
+    profile_doc: dict
+    profile_file: Path
+
+
+def _layers(src: _Sources, combo, names: list[str], seed: int, overrides: dict,
+            configured: dict) -> list[Layer]:
+    p, o = src.path, ("profiles", src.profile)
+    layers = [Layer(f"profile {src.profile}", src.profile_doc.get("run") or {},
+                    [(src.profile_file, ("run",))]),
+              Layer("experiment base", src.doc.get("base") or {}, [(p, ("base",))]),
+              Layer(f"profile {src.profile} overlay", src.overlay.get("base") or {},
+                    [(p, (*o, "base"))])]
+    for name, (label, values) in zip(names, combo, strict=True):
+        places = [(p, (*o, "axes", name, "values", label)), (p, ("axes", name, "values", label)),
+                  (p, (*o, "axes", name)), (p, ("axes", name))]
+        layers.append(Layer(f"axis {name}={label}", values, places))
+    cid = "--".join(label for label, _ in combo)
+    layers.append(Layer(f"configuration {cid}", configured.get(cid) or {},
+                        [(p, (*o, "configurations", cid)), (p, ("configurations", cid))]))
+    layers.append(Layer("seeds", {"seed": seed},
+                        [(p, (*o, "seeds")), (p, ("seeds",)), (src.profile_file, ("seeds",))]))
+    layers.append(Layer("command-line override", overrides or {}, [(None, ())]))
+    return layers
+
+
+def _read(path: Path, profile: str, config_dir: Path, profile_doc: dict) -> _Sources:
+    where = str(path)
+    doc = load_yaml(path)
+    check_keys(doc, EXPERIMENT_KEYS, where)
+    profiles = doc.get("profiles") or {}
+    if not isinstance(profiles, dict):
+        raise UserError(f"{where}: 'profiles' must map profile names to overlays")
+    known = list_profiles(config_dir)
+    for name in profiles:
+        if name not in known:
+            raise UserError(f"{where}: unknown profile '{name}' under 'profiles'"
+                            f"{suggest(str(name), known)}; choose one of: {', '.join(known)}")
+        mapping(profiles[name], f"profiles.{name}", where)
+    overlay = profiles.get(profile) or {}
+    check_keys(overlay, [k for k in EXPERIMENT_KEYS if k != "profiles"], where,
+               f"profiles.{profile}.")
+    rest = {k: v for k, v in doc.items() if k != "profiles"}
+    return _Sources(path, rest, overlay, profile, profile_doc, profile_path(config_dir, profile))
+
+
+def _configured(doc: dict, choices: list, where: str) -> dict:
+    """`configurations:` overlays, one per configuration (its axis labels joined by '--'), such
+    as the learning rate `make tune` chose for it; a name that is no configuration is an error."""
+    configured = mapping(doc.get("configurations"), "configurations", where)
+    ids = ["--".join(label for label, _ in combo) for combo in itertools.product(*choices)]
+    for cid, overlay in configured.items():
+        if cid not in ids:
+            raise UserError(f"{where}: 'configurations' names '{cid}', which is not a "
+                            f"configuration of this table{suggest(str(cid), ids)}; name one "
+                            "as its axis labels joined by '--'")
+        mapping(overlay, f"configurations.{cid}", where)
+    return configured
+
+
+def load_experiment(path: Path, profile: str, config_dir: Path, overrides: dict | None = None,
+                    profile_doc: dict | None = None, check_models: bool = True) -> Experiment:
+    path = Path(path)
+    where = str(path)
+    profile_doc = profile_doc if profile_doc is not None else load_profile(config_dir, profile)
+    src = _read(path, profile, config_dir, profile_doc)
+    doc = deep_merge(src.doc, src.overlay)
+    name = safe_name(path.stem, "table name", where)
+    text_fields(doc, where)
+    report = from_dict(ReportConfig, mapping(doc.get("report"), "report", where), where, "report.")
+    tune = from_dict(TuneConfig, mapping(doc.get("tune"), "tune", where), where, "tune.")
+    runs: list[RunSpec] = []
+    if doc.get("enabled", True):
+        base = deep_merge(profile_doc.get("run") or {}, mapping(doc.get("base"), "base", where))
+        axes = mapping(doc.get("axes"), "axes", where)
+        names = [safe_name(n, "axis name", where) for n in axes]
+        choices = [axis_values(n, axis, where) for n, axis in zip(names, axes.values(),
+                                                                   strict=True)]
+        configured = _configured(doc, choices, where)
+        for combo in itertools.product(*choices):
+            cid = "--".join(label for label, _ in combo)
+            for seed in seeds_of(doc, profile_doc, where):
+                merged = deep_merge(base, *(ov for _, ov in combo), configured.get(cid) or {},
+                                   {"seed": seed}, overrides or {})
+                run_id = "--".join([label for label, _ in combo] + [f"s{seed}"])
+                at = f"{where} [{run_id}]"
+                cfg = validate(from_dict(RunConfig, merged, at), at, check_models)
+                labels = {n: label for n, (label, _) in zip(names, combo, strict=True)}
+                runs.append(RunSpec(name, run_id, labels, cfg,
+                                    _layers(src, combo, names, seed, overrides, configured)))
+    check_report(report, runs, where)
+    _check_tune(tune, runs, where, check_models)
+    return Experiment(
+        name=name, path=path, title=str(doc.get("title", name)), seed=str(doc.get("seed", "")),
+        description=str(doc.get("description", "")), report=report, runs=runs, tune=tune)
+
+
+def load_all(config_dir: Path, profile: str, overrides: dict | None = None,
+             check_models: bool = True) -> list[Experiment]:
+    """Every experiment of `config_dir` under `profile`, each run with its identity."""
+    from ftbench import identity
+
+    profile_doc = load_profile(config_dir, profile)
+    exps = [load_experiment(p, profile, config_dir, overrides, profile_doc, check_models)
+            for p in experiment_paths(config_dir)]
+    for e in exps:
+        for r in e.runs:
+            check_upstream(r, exps, profile, f"{e.path} [{r.run_id}]")
+    identity.assign([r for e in exps for r in e.runs])
+    return exps
+
+
+def check_upstream(spec: RunSpec, experiments: list[Experiment], profile: str, where: str) -> None:
+    """The runs `spec` starts from must be planned: their backbones are made by the plan."""
+    keys = {r.key for e in experiments for r in e.runs}
+    for dep in spec.depends_on:
+        if dep == spec.key:
+            raise UserError(f"{where}: run {dep} starts from itself (its model.pretrained names "
+                            "it); name the run whose weights it starts from")
+        if dep not in keys:
+            raise UserError(f"{where}: model.pretrained names run '{dep}', which the "
+                            f"'{profile}' profile does not plan{suggest(dep, keys)}; check the "
+                            "table and run id")
+
+
+def _check_tune(tune: TuneConfig, runs: list[RunSpec], where: str, check_models: bool) -> None:
+    """A `tune:` block names a field and candidates that each run can take, checked now rather
+    than after the first candidates have trained."""
+    if not (tune.key or tune.values or tune.on_label):
+        return
+    known = list(leaves(RunConfig()))
+    if tune.key not in known or tune.key == "seed":
+        raise UserError(f"{where}: tune.key '{tune.key}' is not a field a run can tune"
+                        f"{suggest(tune.key, known)}; name one such as train.lr")
+    if not tune.values:
+        raise UserError(f"{where}: tune.key {tune.key} needs tune.values: list the candidates, "
+                        "e.g. values: [1.0e-3, 3.0e-3]")
+    labels = {label for r in runs for label in r.axes.values()}
+    if tune.on_label and tune.on_label not in labels:
+        raise UserError(f"{where}: tune.on_label '{tune.on_label}' is not an axis value of the "
+                        f"table{suggest(tune.on_label, labels)}; choose one of: "
+                        f"{', '.join(sorted(labels)) or '(none)'}")
+    for r in runs:  # each candidate's type and bounds, with each run's other values
+        for v in tune.values:
+            over = parse_overrides([f"{tune.key}={json.dumps(v)}"])
+            at = f"{where} [{r.run_id}] tune.values {v:g}"
+            validate(from_dict(RunConfig, deep_merge(r.config.to_dict(), over), at), at,
+                     check_models)
+
+
+def with_overrides(spec: RunSpec, overrides: dict, run_id: str | None = None) -> RunSpec:
+    """A planned run changed by `overrides` alone: a one-off, with an identity of its own (its
+    config and the planned run's, which holds the runs it starts from)."""
+    from ftbench.identity import run_identity
+
+    where = f"{spec.key} with overrides"
+    cfg = validate(from_dict(RunConfig, deep_merge(spec.config.to_dict(), overrides), where),
+                   where)
+    out = RunSpec(spec.table, run_id or spec.run_id, spec.axes, cfg,
+                  [*spec.layers, Layer("command-line override", overrides, [(None, ())])])
+    out.identity = run_identity(cfg, {"planned run": spec.identity})
+    return out
+
+
+def find_run(experiments: list[Experiment], key: str) -> RunSpec:
+    runs = {r.key: r for e in experiments for r in e.runs}
+    if key not in runs:
+        if "/" not in key and "." in key:  # an override that lost its '='?
+            raise UserError(f"unknown run '{key}': a run key is TABLE/RUN (list them with: "
+                            f"ftbench plan), an override is key=value, e.g. {key}=3")
+        raise UserError(f"unknown run '{key}'{suggest(key, runs)}; list them with: ftbench plan")
+    return runs[key]

@@ -1,0 +1,138 @@
+"""Which planned runs are done, by content rather than by file times.
+
+A run is done when its summary records the identity the plan gives it now (`ftbench.identity`)
+and the weights it started from are the ones on disk now (their sha256). File times after a
+clone or a copy say nothing about which file is older, so `refresh` sets them from content:
+a done run's summary is made newer than what it depends on (Make leaves it), a stale one older
+(Make re-runs it), and a table's CSV that equals what its summaries give is made newer than them.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from ftbench import atomic
+from ftbench.config import Experiment, RunSpec
+from ftbench.layout import BACKBONE, LOCK, STAMP, SUMMARY, run_dir, run_path
+
+
+@dataclass
+class RunState:
+    state: str  # done | stale | running | diverged | missing
+    reason: str = ""
+
+
+@cache
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            while block := f.read(1 << 20):
+                h.update(block)
+    except OSError:
+        return "missing"
+    return h.hexdigest()
+
+
+def inputs_of(spec: RunSpec, results: Path) -> dict[str, str]:
+    """The weights a run starts from besides its config: run key -> sha256 of the backbone."""
+    return {k: file_sha256(run_path(results, k) / BACKBONE) for k in spec.depends_on}
+
+
+def stamp_text(spec: RunSpec) -> str:
+    """What `plan` writes next to a run: its planned identity and every resolved value."""
+    return json.dumps({"identity": spec.identity, "config": spec.config.to_dict()}, indent=2,
+                      sort_keys=True) + "\n"
+
+
+def locked(folder: Path) -> bool:
+    """Whether a process holds the run's lock now (see ftbench.runlock)."""
+    try:
+        fd = os.open(folder / LOCK, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+
+
+def state(spec: RunSpec, results: Path) -> RunState:
+    folder = run_dir(results, spec)
+    if locked(folder):
+        return RunState("running")
+    try:
+        summary = json.loads((folder / SUMMARY).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return RunState("missing")
+    except (OSError, ValueError):
+        return RunState("stale", "its summary.json is unreadable")
+    if not isinstance(summary, dict):
+        return RunState("stale", "its summary.json is not a run summary")
+    if summary.get("identity") != spec.identity:
+        return RunState("stale", "its configuration, or a run it starts from, changed (identity "
+                        f"{str(summary.get('identity'))[:16]}, planned {spec.identity})")
+    if summary.get("inputs", {}) != inputs_of(spec, results):
+        return RunState("stale", "the backbone it starts from was trained again")
+    if summary.get("status") == "diverged":
+        return RunState("diverged", "its loss became NaN or infinite")
+    return RunState("done")
+
+
+def prerequisites(spec: RunSpec, results: Path) -> list[Path]:
+    """What a run's summary depends on: its stamp and the runs it starts from."""
+    return [run_dir(results, spec) / STAMP,
+            *(run_path(results, k) / SUMMARY for k in spec.depends_on)]
+
+
+def _mtime(path: Path) -> int:
+    return path.stat().st_mtime_ns if path.exists() else 0
+
+
+def refresh(experiments: list[Experiment], results: Path) -> int:
+    """Set file times from content (see the module's doc). Returns the files touched."""
+    from ftbench.report.aggregate import csv_text
+
+    touched = 0
+    runs = sorted((r for e in experiments for r in e.runs), key=lambda r: len(r.depends_on))
+    current = {}
+    for r in runs:  # backbones before the runs that start from them
+        summary = run_dir(results, r) / SUMMARY
+        current[r.key] = state(r, results).state in ("done", "diverged")
+        newest = max(map(_mtime, prerequisites(r, results)))
+        if current[r.key] and _mtime(summary) <= newest:
+            os.utime(summary)
+            touched += 1
+        elif not current[r.key] and summary.exists() and _mtime(summary) > 0:
+            os.utime(summary, ns=(0, 0))  # older than anything: Make re-runs it
+            touched += 1
+    for e in experiments:
+        csv = Path(results) / f"{e.name}.csv"
+        if not e.runs or not csv.exists() or not all(current[r.key] for r in e.runs):
+            continue
+        newest = max(_mtime(run_dir(results, r) / SUMMARY) for r in e.runs)
+        if _mtime(csv) <= newest and csv.read_text(encoding="utf-8") == csv_text(e, results):
+            os.utime(csv)
+            touched += 1
+    return touched
+
+
+def write_stamps(experiments: list[Experiment], results: Path) -> None:
+    """Each run's stamp, rewritten only when its content changes (Make reads its time). A
+    checkpoint of the old configuration would not resume anyway; it goes with the change."""
+    from ftbench.layout import CHECKPOINT
+
+    for r in (r for e in experiments for r in e.runs):
+        stamp = run_dir(results, r) / STAMP
+        existed = stamp.exists()
+        if atomic.write_text_if_changed(stamp, stamp_text(r)) and existed:
+            (run_dir(results, r) / CHECKPOINT).unlink(missing_ok=True)
