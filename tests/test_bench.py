@@ -19,14 +19,15 @@ from ftbench.bench.cases import digits28_split, objects_split, resize_difference
 from ftbench.bench.report import meets
 from ftbench.config import MethodConfig, ModelConfig, RunConfig, TrainConfig
 from ftbench.data.pipeline import Batches
+from ftbench.engine import train_epoch
 from ftbench.models.features import CachedBatches, exact_to_cache, extract_features
 from ftbench.models.methods import apply_method
-from ftbench.train import train_epoch
 
 CPU = torch.device("cpu")
 NO_AUTOCAST = contextlib.nullcontext
 
 
+@pytest.mark.slow
 def test_quick_bench_csv_has_every_case_and_consistent_ratios(tmp_path):
     out = tmp_path / "x.csv"
     # one thread: a second busy process on a small machine makes two-thread timings crawl
@@ -59,6 +60,7 @@ def test_meets_reads_the_direction_of_the_target():
     assert meets(1.0, "") == "n/a" and meets(None, ">=1") == "n/a"
 
 
+@pytest.mark.slow
 def test_reference_loop_and_our_step_take_the_same_first_step():
     """Same weights, same batch: the seed-style loop and ours give the same loss and update."""
     split = objects_split(8)
@@ -93,7 +95,8 @@ def _head_model(name: str, **kwargs):
                         MethodConfig(name="head"))
 
 
-@pytest.mark.parametrize("name", ["resnet18", "vit_micro_patch4_32"])
+@pytest.mark.parametrize("name", [pytest.param("resnet18", marks=pytest.mark.slow),
+                                  "vit_micro_patch8_32"])
 def test_cached_features_give_the_full_models_logits(name):
     model = _head_model(name)
     model.train()
@@ -106,6 +109,7 @@ def test_cached_features_give_the_full_models_logits(name):
         torch.testing.assert_close(model.get_classifier()(feats), full, rtol=0, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_classifier_trained_on_cached_features_matches_training_on_images():
     """Two epochs as train.py runs them, against the cached path in the same batch order."""
     split = objects_split(40)
@@ -153,5 +157,5 @@ def test_exact_to_cache_only_without_randomness_before_the_classifier():
     cfg = _cfg()
     assert exact_to_cache(cfg, _head_model("resnet34_micro"))
     assert not exact_to_cache(cfg, _head_model("resnet34_micro", drop_rate=0.3))
-    assert not exact_to_cache(cfg, _head_model("vit_micro_patch4_32", attn_drop_rate=0.1))
+    assert not exact_to_cache(cfg, _head_model("vit_micro_patch8_32", attn_drop_rate=0.1))
     assert isinstance(ModelConfig().kwargs, dict)

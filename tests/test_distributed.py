@@ -5,7 +5,9 @@ Tolerance: the two processes' gradients are summed in a different order than one
 them, so floats differ in their last bits and the difference grows a little over the epochs.
 We require test loss and macro-AUC within 1e-4 and accuracy within one test image. A ViT
 (LayerNorm, no BatchNorm, whose statistics would be per process) with no dropout or MixUp, whose
-per-process random draws differ by design, isolates exactly that.
+per-process random draws differ by design, isolates exactly that; it trains long enough to learn
+(75% on digits), since a model at chance level turns last-bit differences into other
+predictions and another best epoch.
 """
 
 from __future__ import annotations
@@ -15,21 +17,24 @@ import shutil
 import subprocess
 import sys
 
+import pytest
+
 from conftest import ROOT
 
 CONFIG = """\
 title: DDP
 description: one run, one process versus two
 base:
-  model: {name: vit_micro_patch4_32}
+  model: {name: vit_micro_patch8_32}
   method: {name: full}
-  data: {name: digits, image_size: 32, train_limit: 600, augment: [crop, flip]}
-  train: {epochs: 6, batch_size: 30, lr: 3.0e-3}
+  data: {name: digits, image_size: 32, train_limit: 1200, augment: [crop]}
+  train: {epochs: 12, batch_size: 30, lr: 1.0e-3}
   threads: 1
 report: {table: benchmark, caption: ddp}
 """
 
 
+@pytest.mark.slow
 def test_two_gloo_processes_match_one_process(tmp_path):
     (tmp_path / "configs").mkdir()
     shutil.copytree(ROOT / "configs" / "profiles", tmp_path / "configs" / "profiles")
@@ -54,13 +59,12 @@ def test_two_gloo_processes_match_one_process(tmp_path):
     assert abs(ddp["test"]["accuracy"] - single["test"]["accuracy"]) <= 1 / n
     assert abs(ddp["test"]["loss"] - single["test"]["loss"]) < 1e-4
     assert abs(ddp["test"]["macro_auc"] - single["test"]["macro_auc"]) < 1e-4
-    assert single["test"]["accuracy"] > 0.15, "the run must learn for the comparison to mean much"
+    # a run that barely learns sits on its decision boundaries, where the last bits decide
+    assert single["test"]["accuracy"] > 0.5, "the run must learn for the comparison to mean much"
     assert not list((tmp_path / "two").rglob(".*")), "no stray files from rank 1"
 
 
 def test_sizes_that_leave_a_rank_without_work_are_one_line_errors():
-    import pytest
-
     from ftbench.distributed import World, check_sizes
     from ftbench.errors import UserError
 

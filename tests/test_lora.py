@@ -13,7 +13,7 @@ from ftbench.models.methods import SplitQKV, apply_method, count_parameters, spl
 
 def _vit(**kw):
     torch.manual_seed(0)
-    return timm.create_model("vit_micro_patch4_32", num_classes=5, **kw).eval()
+    return timm.create_model("vit_micro_patch8_32", num_classes=5, **kw).eval()
 
 
 def _lora(r=4, alpha=8.0, targets=("qkv.q", "qkv.v"), dropout=0.0):
@@ -43,6 +43,7 @@ def test_lora_starts_as_exact_no_op_and_only_q_v_are_adapted():
     assert len(names) == 8 and all(n.endswith(("qkv.q", "qkv.v")) for n in names)
 
 
+@pytest.mark.slow
 def test_every_adapter_receives_gradients():
     torch.manual_seed(0)
     model = apply_method(_vit(), _lora())
@@ -102,6 +103,7 @@ def test_targets_that_match_nothing_are_a_user_error():
         apply_method(_vit(), _lora(targets=["query"]))
 
 
+@pytest.mark.slow
 def test_seed_003_parameter_count_at_full_size():
     """ViT-B/16, 101 classes, LoRA r=32 on q and v: 1,257,317 trainable of 87,055,973."""
     model = timm.create_model("vit_base_patch16_224", num_classes=101)
@@ -109,6 +111,7 @@ def test_seed_003_parameter_count_at_full_size():
     assert count_parameters(model) == (1_257_317, 87_055_973)
 
 
+@pytest.mark.slow
 def test_merge_report_times_both_and_predictions_agree():
     from ftbench.data.pipeline import Batches, DeviceTransform
     from ftbench.data.registry import Split

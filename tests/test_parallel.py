@@ -12,9 +12,11 @@ import csv
 import shutil
 import subprocess
 
+import pytest
+
 from conftest import ROOT
 from ftbench.config import load_all
-from ftbench.layout import run_dir
+from ftbench.layout import oneoff_dir, run_dir
 from ftbench.report.aggregate import MEASURED
 
 BACKBONE = """\
@@ -23,7 +25,7 @@ description: the backbone the demo runs start from
 base:
   model: {name: resnet34_micro, label: ResNet-34-micro}
   method: {name: full}
-  data: {name: synth-shapes, image_size: 32, train_limit: 256}
+  data: {name: synth-objects, image_size: 32, train_limit: 256}
   train: {epochs: 1, batch_size: 64}
   save_backbone: true
 report: {caption: backbone}
@@ -62,6 +64,7 @@ def _csvs(tmp_path, jobs: int) -> dict:
     return out
 
 
+@pytest.mark.slow
 def test_four_jobs_and_one_job_give_identical_csvs(tmp_path):
     (tmp_path / "configs").mkdir()
     shutil.copytree(ROOT / "configs" / "profiles", tmp_path / "configs" / "profiles")
@@ -74,6 +77,10 @@ def test_four_jobs_and_one_job_give_identical_csvs(tmp_path):
 
 def test_no_two_runs_share_a_folder():
     for profile in ("tiny", "quick", "paper"):
-        folders = [run_dir("results", r) for e in load_all(ROOT / "configs", profile)
-                   for r in e.runs]
+        runs = [r for e in load_all(ROOT / "configs", profile, check_models=False)
+                for r in e.runs]
+        folders = [run_dir("results", r) for r in runs]
         assert len(folders) == len(set(folders)), profile
+        # nor an identity within a table (load_all refuses it), nor a one-off folder
+        assert len({(r.table, r.identity) for r in runs}) == len(runs), profile
+        assert len({oneoff_dir("results", r) for r in runs}) == len(runs), profile

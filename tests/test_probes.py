@@ -48,6 +48,7 @@ def _probe(model, init, trained, n=40):
     return split, transform, arrays, scalars
 
 
+@pytest.mark.slow
 def test_landscape_centre_is_the_loss_of_the_weights_themselves():
     model = _model()
     init = {k: v.clone() for k, v in model.state_dict().items()}
@@ -72,6 +73,7 @@ def test_landscape_centre_is_the_loss_of_the_weights_themselves():
     assert all(torch.equal(v, trained[k]) for k, v in model.state_dict().items())
 
 
+@pytest.mark.slow
 def test_filter_maps_have_the_sizes_the_stride_and_padding_formula_gives():
     model = _model()
     state = {k: v.clone() for k, v in model.state_dict().items()}

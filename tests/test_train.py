@@ -1,4 +1,5 @@
-"""The training loop: schedules, MixUp/CutMix, colour jitter, the CIFAR stem, one whole run."""
+"""The training loop (ftbench.engine) and one whole run (ftbench.run): schedules, optimizers,
+autocast, the one inference loop, MixUp/CutMix, colour jitter, the CIFAR stem."""
 
 from __future__ import annotations
 
@@ -10,9 +11,26 @@ import torch
 
 from ftbench.config import ModelConfig, RunConfig, RunSpec, TrainConfig, from_dict, validate
 from ftbench.data.pipeline import colour_jitter
+from ftbench.engine import (
+    evaluate,
+    infer,
+    make_autocast,
+    make_optimizer,
+    make_scheduler,
+    resolve_device,
+)
 from ftbench.errors import UserError
+from ftbench.identity import run_identity
+from ftbench.memory import MemoryMeter
 from ftbench.models.factory import create_model
-from ftbench.train import make_scheduler, train
+from ftbench.run import train
+from ftbench.summary import Summary, read_summary
+
+
+def _spec(table: str, run_id: str, cfg: RunConfig) -> RunSpec:
+    spec = RunSpec(table, run_id, {}, cfg)
+    spec.identity = run_identity(cfg, {})
+    return spec
 
 
 def _lrs(schedule: str, steps: int = 40) -> list[float]:
@@ -36,6 +54,68 @@ def test_cosine_restarts_returns_to_the_full_rate_each_quarter():
     assert lrs[0] == lrs[10] == lrs[20] == lrs[30] == 1.0 and lrs[9] < 0.05
 
 
+def test_warmup_ramps_linearly_then_the_schedule_takes_over():
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+    sched = make_scheduler(TrainConfig(schedule="constant", warmup_epochs=0.5, lr=1.0), opt,
+                           40, 10)
+    lrs = []
+    for _ in range(40):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    # 5 warm-up steps from 1/5 of the rate, in equal steps, to the full rate
+    assert lrs[:7] == pytest.approx([0.2, 0.36, 0.52, 0.68, 0.84, 1.0, 1.0])
+    assert lrs[-1] == 1.0
+
+
+@pytest.mark.parametrize("name, cls", [("adamw", torch.optim.AdamW), ("adam", torch.optim.Adam),
+                                       ("sgd", torch.optim.SGD),
+                                       ("rmsprop", torch.optim.RMSprop)])
+def test_optimizers_take_the_configs_settings(name, cls):
+    cfg = TrainConfig(optimizer=name, lr=0.02, weight_decay=0.001, momentum=0.8)
+    opt = make_optimizer(cfg, [torch.zeros(2, requires_grad=True)])
+    group = opt.param_groups[0]
+    assert type(opt) is cls and group["lr"] == 0.02 and group["weight_decay"] == 0.001
+    if name in ("sgd", "rmsprop"):
+        assert group["momentum"] == 0.8
+
+
+def test_autocast_is_bf16_only_where_asked():
+    cpu = torch.device("cpu")
+    with make_autocast(cpu, "auto")():
+        assert (torch.ones(2, 2) @ torch.ones(2, 2)).dtype == torch.float32  # fp32 on a CPU
+    with make_autocast(cpu, "bf16")():
+        assert (torch.ones(2, 2) @ torch.ones(2, 2)).dtype == torch.bfloat16
+    with make_autocast(cpu, "fp32")():
+        assert (torch.ones(2, 2) @ torch.ones(2, 2)).dtype == torch.float32
+    assert resolve_device("cpu") == cpu
+
+
+def test_one_inference_loop_keeps_order_and_evaluate_gives_probabilities():
+    model = torch.nn.Linear(3, 4)
+    x = torch.randn(10, 3)
+    batches = [(x[:4], torch.arange(4)), (x[4:], torch.arange(4, 10) % 4)]
+    off = make_autocast(torch.device("cpu"), "fp32")
+    logits, labels = infer(model, batches, off)
+    assert torch.equal(labels, torch.tensor([0, 1, 2, 3, 0, 1, 2, 3, 0, 1]))
+    torch.testing.assert_close(logits, model(x).detach())
+    model.train()
+    y, probs, loss = evaluate(model, batches, off, "test")
+    assert not model.training, "evaluation runs in eval mode"
+    assert probs.shape == (10, 4) and abs(probs.sum(1) - 1).max() < 1e-6
+    assert loss == pytest.approx(torch.nn.functional.cross_entropy(logits, labels).item())
+
+
+def test_memory_meter_reports_growth_above_its_start():
+    meter = MemoryMeter(torch.device("cpu"))
+    assert meter.kind.startswith("cpu_peak_rss")
+    block = torch.ones(64 * 2**20 // 4)  # 64 MiB, touched
+    assert meter.peak_mib() >= 0
+    if meter.kind == "cpu_peak_rss":
+        assert meter.peak_mib() >= 48
+    del block
+
+
 def test_colour_jitter_stays_in_range_and_is_seeded():
     x = torch.rand(6, 3, 8, 8)
     a = colour_jitter(x, torch.Generator().manual_seed(1))
@@ -52,10 +132,11 @@ def test_cifar_stem_keeps_resolution_through_the_stem():
     assert cifar.conv1.kernel_size == (3, 3) and cifar.conv1.stride == (1, 1)
     assert cifar.forward_features(x).shape[-1] == 4 * plain.forward_features(x).shape[-1]
     with pytest.raises(UserError, match="cifar_stem needs a ResNet"):
-        create_model(ModelConfig(name="vit_micro_patch4_32", cifar_stem=True), 10, 3, "results")
+        create_model(ModelConfig(name="vit_micro_patch8_32", cifar_stem=True), 10, 3, "results")
 
 
-def test_a_whole_run_with_mixup_cutmix_jitter_from_scratch(tmp_path):
+@pytest.mark.slow
+def test_a_whole_run_with_mixup_cutmix_jitter_from_scratch(tmp_path, restore_threads):
     cfg = validate(from_dict(RunConfig, {
         "model": {"name": "resnet34_micro", "cifar_stem": True},
         "data": {"name": "digits", "train_limit": 130, "augment": ["crop", "flip", "jitter"],
@@ -64,30 +145,36 @@ def test_a_whole_run_with_mixup_cutmix_jitter_from_scratch(tmp_path):
                   "schedule": "onecycle", "grad_clip": 0.1, "grad_clip_mode": "value",
                   "label_smoothing": 0.1},
         "device": "cpu"}, "test"), "test")
-    summary = train(RunSpec("t", "r", {}, cfg), tmp_path, log=lambda *_: None)
+    spec = _spec("t", "r", cfg)
+    summary = train(spec, tmp_path, log=lambda *_: None)
     out = tmp_path / "runs" / "t" / "r"
-    assert summary["status"] == "ok" and (out / "summary.json").exists()
-    assert json.loads((out / "summary.json").read_text())["config_hash"] == cfg.hash()
+    assert isinstance(summary, Summary)
+    assert summary.status == "ok" and (out / "summary.json").exists()
+    assert read_summary(out / "summary.json") == summary
+    on_disk = json.loads((out / "summary.json").read_text())
+    assert on_disk["config_hash"] == cfg.hash() and on_disk["identity"] == spec.identity
     assert len((out / "epochs.jsonl").read_text().splitlines()) == 2
-    assert 0 <= summary["test"]["accuracy"] <= 1
-    assert summary["params"]["trainable"] == summary["params"]["total"]
+    assert 0 <= summary.test["accuracy"] <= 1
+    assert summary.params["trainable"] == summary.params["total"]
+    assert (out / "weights" / "model.safetensors").exists()  # full training keeps every weight
     assert timm.is_model("resnet34_micro")
 
 
-def test_classifier_only_on_cached_features_equals_recomputing_them(tmp_path):
-    def run(cache: bool) -> dict:
+@pytest.mark.slow
+def test_classifier_only_on_cached_features_equals_recomputing_them(tmp_path, restore_threads):
+    def run(cache: bool) -> Summary:
         cfg = validate(from_dict(RunConfig, {
             "model": {"name": "resnet34_micro"}, "method": {"name": "head"},
             "data": {"name": "digits", "train_limit": 128},
             "train": {"epochs": 3, "batch_size": 32, "lr": 0.01, "cache_features": cache},
             "device": "cpu"}, "test"), "test")
-        return train(RunSpec("t", f"cache-{cache}", {}, cfg), tmp_path, log=lambda *_: None)
+        return train(_spec("t", f"cache-{cache}", cfg), tmp_path, log=lambda *_: None)
 
     cached, recomputed = run(True), run(False)
-    assert cached["cached_features"] and not recomputed["cached_features"]
-    assert cached["best_epoch"] == recomputed["best_epoch"]
+    assert cached.cached_features and not recomputed.cached_features
+    assert cached.best_epoch == recomputed.best_epoch
     for key in ("accuracy", "macro_f1", "macro_auc", "loss"):
-        assert cached["test"][key] == pytest.approx(recomputed["test"][key], abs=1e-6), key
+        assert cached.test[key] == pytest.approx(recomputed.test[key], abs=1e-6), key
     # augmentation makes each epoch's features different: no caching then
     cfg = validate(from_dict(RunConfig, {"method": {"name": "head"},
                                          "data": {"augment": ["flip"]}}, "t"), "t")

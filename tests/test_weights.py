@@ -15,6 +15,7 @@ from ftbench.models.factory import create_model
 from ftbench.report.params import count_all
 
 
+@pytest.mark.slow
 def test_pretrained_file_loads_the_same_backbone(tmp_path):
     torch.manual_seed(0)
     source = timm.create_model("resnet18", num_classes=1000).eval()
@@ -64,6 +65,7 @@ def _scratch(profile="tiny"):
     return [e for e in config.load_all(ROOT / "configs", profile) if e.name == "resnet34-scratch"]
 
 
+@pytest.mark.slow
 def test_dry_run_checks_every_run_against_the_params_table():
     exps = _scratch()
     rows = count_all(exps)
@@ -73,6 +75,7 @@ def test_dry_run_checks_every_run_against_the_params_table():
         dry_run(exps, rows, log=lambda _: None)
 
 
+@pytest.mark.slow
 def test_dry_run_of_seed_003_at_full_size():
     exps = [e for e in config.load_all(ROOT / "configs", "paper") if e.name == "vit-lora-food101"]
     rows = count_all(exps)

@@ -21,7 +21,10 @@ import torch
 from ftbench import atomic
 from ftbench.errors import UserError
 
-FORMAT = 1
+FORMAT = 2  # 2: keyed by run identity (ftbench.identity)
+# What a resume reads (ftbench.run.resume); a checkpoint without one of them is refused.
+KEYS = ("inputs", "epoch", "resumes", "peak_mib", "model", "optimizer", "scheduler", "rng",
+        "history", "best_state", "best_acc", "best_epoch", "train_time")
 
 
 def rng_state(data_gen: torch.Generator) -> dict:
@@ -53,7 +56,7 @@ def save(path: Path, state: dict) -> None:
     atomic.write_atomic(path, lambda tmp: torch.save({"format": FORMAT, **state}, tmp))
 
 
-def load(path: Path, config_hash: str) -> dict | None:
+def load(path: Path, identity: str) -> dict | None:
     """The checkpoint at `path`, or None if there is none. A checkpoint that cannot be read, or
     that another configuration wrote, is an error: resuming from it would be silently wrong."""
     path = Path(path)
@@ -67,8 +70,12 @@ def load(path: Path, config_hash: str) -> dict | None:
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise UserError(f"checkpoint {path} is not an ftbench checkpoint (format "
                         f"{FORMAT}); delete it to start this run over")
-    if state.get("config_hash") != config_hash:
-        raise UserError(f"checkpoint {path} was saved by a different configuration (config hash "
-                        f"{state.get('config_hash')}, this run's is {config_hash}); delete it to "
+    if state.get("identity") != identity:
+        raise UserError(f"checkpoint {path} was saved by a different configuration (identity "
+                        f"{state.get('identity')}, this run's is {identity}); delete it to "
+                        "start this run over")
+    lacking = [k for k in KEYS if k not in state]
+    if lacking:
+        raise UserError(f"checkpoint {path} is incomplete (no '{lacking[0]}'); delete it to "
                         "start this run over")
     return state

@@ -12,21 +12,17 @@ import time
 
 import torch
 
+from ftbench.engine import infer
 from ftbench.models.methods import fuse_split_qkv
 
 TIMING_IMAGES = 512  # latency is timed on this many test images; predictions compare on all
 TIMED_PASSES = 3
 
 
-@torch.no_grad()
 def _predict(model, batches, autocast) -> torch.Tensor:
     """Softmax probabilities over a whole split, in order."""
     model.eval()
-    out = []
-    for x, _ in batches:
-        with autocast():
-            out.append(model(x).float().softmax(1).cpu())
-    return torch.cat(out)
+    return infer(model, batches, autocast)[0].softmax(1).cpu()
 
 
 @torch.no_grad()

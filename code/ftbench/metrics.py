@@ -1,12 +1,8 @@
-"""Classification metrics through scikit-learn, and the resource numbers a run reports."""
+"""Classification metrics through scikit-learn."""
 
 from __future__ import annotations
 
-import resource
-import sys
-
 import numpy as np
-import torch
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, roc_auc_score
 
 
@@ -31,16 +27,3 @@ def classification_metrics(y_true: np.ndarray, probs: np.ndarray, num_classes: i
         "macro_auc": float(auc),
         "confusion_matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
     }
-
-
-def reset_peak_memory(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
-
-
-def peak_memory(device: torch.device) -> tuple[float, str]:
-    """(MiB, what was measured): CUDA max allocated, or the process's peak RSS on the CPU."""
-    if device.type == "cuda":
-        return torch.cuda.max_memory_allocated(device) / 2**20, "cuda_max_allocated"
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
-    return rss / (2**20 if sys.platform == "darwin" else 2**10), "cpu_peak_rss"

@@ -20,6 +20,8 @@ from torch import nn
 from torch.func import functional_call
 from tqdm import tqdm
 
+from ftbench.engine import infer
+
 STRIDES = (1, 2, 3)
 PADDINGS = (0, 1, 2)
 SAMPLE_IMAGES = 4
@@ -54,15 +56,9 @@ def filter_normalise(direction: dict, weights: dict) -> dict:
     return out
 
 
-@torch.no_grad()
 def mean_loss(model, params: dict, batches: list, autocast) -> float:
-    total, count = 0.0, 0
-    for x, y in batches:
-        with autocast():
-            logits = functional_call(model, params, (x,))
-        total += F.cross_entropy(logits.float(), y, reduction="sum").item()
-        count += len(y)
-    return total / count
+    logits, y = infer(lambda x: functional_call(model, params, (x,)), batches, autocast)
+    return F.cross_entropy(logits, y).item()
 
 
 @torch.no_grad()

@@ -24,10 +24,10 @@ from ftbench.config import MethodConfig, ModelConfig, TrainConfig
 from ftbench.data import synthetic
 from ftbench.data.pipeline import Batches, DeviceTransform
 from ftbench.data.registry import Split
+from ftbench.engine import train_epoch
 from ftbench.models.factory import create_model
 from ftbench.models.features import CachedBatches, extract_features
 from ftbench.models.methods import apply_method, fuse_split_qkv
-from ftbench.train import train_epoch
 
 
 @dataclass(frozen=True)
@@ -53,14 +53,14 @@ DEFAULT = Sizes(repeats=5, warmup=1, batch=64, train_images=512, resize_images=1
 # --quick checks the machinery, not the numbers: the project's micro models, a few images
 QUICK = Sizes(repeats=2, warmup=1, batch=32, train_images=64, resize_images=64,
               head_images=64, head_epochs=10, infer_batches=1, e_steps=1, compile=False,
-              cnn="resnet34_micro", vit="vit_micro_patch4_32", vit_kwargs=(), vit_size=32)
+              cnn="resnet34_micro", vit="vit_micro_patch8_32", vit_kwargs=(), vit_size=32)
 
 
 @dataclass
 class Context:
     device: torch.device
     sizes: Sizes
-    autocast: Callable  # train.py's, for this device
+    autocast: Callable  # run.py's, for this device
     precision: str  # how the notes name it
     workers: int | None  # reference DataLoader workers (None: the reference's default)
 
@@ -150,7 +150,7 @@ def case_c(ctx: Context) -> list[Row]:
     criterion = nn.CrossEntropyLoss()
     final = {}
 
-    def recompute():  # train.py today: the whole model forward every epoch
+    def recompute():  # the whole model forward every epoch
         clf.load_state_dict(init)
         batches = Batches(split, s.batch, built.transform, dev, train=True, seed=0)
         opt, sched = ours.optimizer_for(model, tcfg, steps * tcfg.epochs, steps)

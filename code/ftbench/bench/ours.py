@@ -1,5 +1,5 @@
-"""Our side of each comparison, built from the project's own pieces as train.py uses them.
-The training step itself is train.py's own `train_epoch`, called directly.
+"""Our side of each comparison, built from the project's own pieces as run.py uses them.
+The training step itself is engine.py's `train_epoch`, the step run.py calls, called directly.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from torch import nn
 
 from ftbench.config import MethodConfig, ModelConfig, TrainConfig
 from ftbench.data.pipeline import DeviceTransform
+from ftbench.engine import make_optimizer, make_scheduler
 from ftbench.models.factory import create_model
 from ftbench.models.methods import apply_method
-from ftbench.train import make_optimizer, make_scheduler
 
 
 @dataclass
@@ -27,7 +27,7 @@ class Built:
 
 def build(name: str, num_classes: int, channels: int, image_size: int, method: MethodConfig,
           device: torch.device, **kwargs) -> Built:
-    """Model and transform as train.py builds them (random init: nothing is downloaded)."""
+    """Model and transform as run.py builds them (random init: nothing is downloaded)."""
     model = create_model(ModelConfig(name=name, kwargs=kwargs), num_classes, channels, ".")
     data_cfg = resolve_data_config({}, model=model)
     model = apply_method(model, method).to(device)
@@ -36,14 +36,14 @@ def build(name: str, num_classes: int, channels: int, image_size: int, method: M
 
 
 def optimizer_for(model: nn.Module, tcfg: TrainConfig, total_steps: int, steps_per_epoch: int):
-    """train.py's optimizer (train.fused picks the fused kernel) and schedule."""
+    """run.py's optimizer (train.fused picks the fused kernel) and schedule."""
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = make_optimizer(tcfg, params)
     return optimizer, make_scheduler(tcfg, optimizer, total_steps, steps_per_epoch)
 
 
 def prepare(model: nn.Module, tcfg: TrainConfig) -> nn.Module:
-    """train.py's speed switches: channels_last moves the model (in place); returns the module
+    """run.py's speed switches: channels_last moves the model (in place); returns the module
     the step calls, compiled under train.compile."""
     if tcfg.channels_last:
         model.to(memory_format=torch.channels_last)

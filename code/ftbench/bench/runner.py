@@ -16,8 +16,8 @@ import torch
 from ftbench import atomic
 from ftbench.bench import cases, speedups
 from ftbench.bench.report import Row, csv_text, table_text
+from ftbench.engine import make_autocast
 from ftbench.provenance import device_name, git_commit
-from ftbench.train import make_autocast
 
 CASES = [("a", cases.case_a), ("b", cases.case_b), ("c", cases.case_c), ("d", cases.case_d),
          ("e", speedups.case_e)]

@@ -1,6 +1,6 @@
-"""Case e: train.py's speed switches, each against the plain fp32 step, where it applies.
+"""Case e: run.py's speed switches, each against the plain fp32 step, where it applies.
 
-Each variant is the project's own step (bench.ours, as train.py runs it) with one switch of
+Each variant is the project's own step (bench.ours, as run.py runs it) with one switch of
 TrainConfig set (channels_last, fused, compile; precision bf16 for autocast), training its own
 copy of the same CNN on the same batches, already transformed on the device (the input
 pipeline is case b's business). A switch that cannot run here is reported as n/a with the
@@ -21,7 +21,7 @@ from ftbench.bench.cases import Context
 from ftbench.bench.report import Row
 from ftbench.bench.timing import compare, time_limit
 from ftbench.config import MethodConfig, TrainConfig
-from ftbench.train import make_autocast, train_epoch
+from ftbench.engine import make_autocast, train_epoch
 
 COMPILE_LIMIT_S = 150  # a cold inductor compile of the step takes ~50 s on a 2-core CPU
 
@@ -84,8 +84,8 @@ def case_e(ctx: Context) -> list[Row]:
              f"at 32 px per call, AdamW; the project's step with one train.* switch")
     notes = {
         "channels_last": "model and input in channels_last memory format",
-        "bf16": "train.py's default on CUDA" if on_gpu else
-                "applies on GPU (train.py autocasts only on CUDA); measured here on CPU",
+        "bf16": "run.py's default on CUDA" if on_gpu else
+                "applies on GPU (run.py autocasts only on CUDA); measured here on CPU",
         "fused": "plain AdamW is torch's default (foreach on CUDA, a for-loop on CPU)",
         "compile": "torch.compile of the model, default mode",
     }

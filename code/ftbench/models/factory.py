@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import difflib
+import functools
+import json
 from pathlib import Path
 
 import timm
@@ -11,9 +13,7 @@ from torch import nn
 
 import ftbench.models.micro  # noqa: F401  (registers the scaled-down models with timm)
 from ftbench.errors import UserError
-from ftbench.layout import run_path
-
-BACKBONE_FILE = "backbone.pt"
+from ftbench.layout import BACKBONE, run_path
 
 
 def check_model_name(name: str, where: str) -> None:
@@ -22,6 +22,30 @@ def check_model_name(name: str, where: str) -> None:
     close = difflib.get_close_matches(name, timm.list_models(), n=1, cutoff=0.6)
     hint = f" (did you mean '{close[0]}'?)" if close else ""
     raise UserError(f"{where}: unknown model '{name}'{hint}; list names with timm.list_models()")
+
+
+@functools.cache
+def _fixed_input_size(name: str, kwargs_json: str) -> int | None:
+    # On the meta device: shapes without memory or initialisation, in milliseconds.
+    with torch.device("meta"):
+        model = timm.create_model(name.split(".")[0], pretrained=False,
+                                  **json.loads(kwargs_json))
+    embed = getattr(model, "patch_embed", None)
+    if embed is None or getattr(embed, "dynamic_img_size", False) or not embed.strict_img_size:
+        return None
+    size = embed.img_size
+    return size[0] if size[0] == size[1] else None
+
+
+def fixed_input_size(name: str, kwargs: dict, where: str = "model") -> int | None:
+    """The input side a model is built for and insists on (a ViT's), or None (a CNN's)."""
+    kwargs_json = json.dumps(kwargs, sort_keys=True)
+    try:
+        return _fixed_input_size(name, kwargs_json)
+    except Exception as exc:  # whatever timm makes of unknown or impossible kwargs: one line
+        detail = (str(exc).splitlines() or [""])[0][:160]
+        raise UserError(f"{where}: model {name} cannot be built with model.kwargs {kwargs_json} "
+                        f"({type(exc).__name__}: {detail}); fix model.kwargs") from None
 
 
 def classifier_prefix(model: nn.Module) -> str:
@@ -34,16 +58,26 @@ def backbone_state(model: nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().cpu() for k, v in model.state_dict().items() if not k.startswith(prefix)}
 
 
-def load_backbone(model: nn.Module, path: Path) -> None:
-    """Load every weight but the classifier, which stays new; mismatches are user errors."""
+def load_backbone(model: nn.Module, path: Path, run: str | None = None) -> None:
+    """Load every weight but the classifier, which stays new; mismatches are user errors.
+    `run`: the run that writes the file, if a run of the plan does."""
     path = Path(path)
     if not path.is_file():
-        raise UserError(f"pretrained weights not found: {path}; run the pretraining target first")
+        fix = f"run {run} first (make all)" if run else "check the path in model.pretrained"
+        raise UserError(f"pretrained weights not found: {path}; {fix}")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            state = load_file(str(path))
+        else:
+            state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # truncated or foreign file: say which, not a traceback
         what = exc.__class__.__name__
-        raise UserError(f"cannot read pretrained weights {path}: {what}") from None
+        fix = (f"delete {path.parent} and re-run {run} (make all)" if run
+               else "check the file named in model.pretrained")
+        raise UserError(f"cannot read pretrained weights {path} ({what}: truncated or not "
+                        f"weights); {fix}") from None
     prefix = classifier_prefix(model) + "."
     state = {k: v for k, v in state.items() if not k.startswith(prefix)}
     result = model.load_state_dict(state, strict=False)
@@ -98,13 +132,22 @@ def prefetch_weights(name: str) -> str:
     return cfg.get("hf_hub_id") or cfg.get("url") or "timm cache"
 
 
-def create_model(cfg, num_classes: int, in_chans: int, results_dir: Path) -> nn.Module:
+def untrained(cfg):
+    """The same model configuration with random weights: counting and dry runs need no
+    download."""
+    import dataclasses
+
+    return dataclasses.replace(cfg, pretrained="none", pretrained_file="")
+
+
+def create_model(cfg, num_classes: int, in_chans: int, results_dir: Path | None) -> nn.Module:
     """A timm model with a new `num_classes` head, its backbone initialised as `cfg.pretrained`."""
     model = _timm_model(cfg, num_classes, in_chans)
     if cfg.cifar_stem:
         use_cifar_stem(model)
     if cfg.pretrained.startswith("run:"):
-        load_backbone(model, run_path(results_dir, cfg.pretrained[4:]) / BACKBONE_FILE)
+        key = cfg.pretrained[4:]
+        load_backbone(model, run_path(results_dir, key) / BACKBONE, key)
     elif cfg.pretrained.startswith("file:"):
         load_backbone(model, Path(cfg.pretrained[5:]).expanduser())
     return model

@@ -79,18 +79,16 @@ def extract_features(model: nn.Module, batches: Iterable,
     `model.get_classifier()(features)` gives the model's logits. Module modes are restored."""
     if trained := _trained_outside_classifier(model):
         raise ValueError(f"cached features need a frozen backbone, but {trained[:3]} train")
+    from ftbench.engine import infer
+
     modes = [(m, m.training) for m in model.modules()]
     model.eval()
-    feats, labels = [], []
     try:
-        for x, y in batches:
-            with autocast():
-                feats.append(model.forward_head(model.forward_features(x), pre_logits=True))
-            labels.append(y)
+        return infer(lambda x: model.forward_head(model.forward_features(x), pre_logits=True),
+                     batches, autocast)
     finally:
         for m, training in modes:
             m.training = training
-    return torch.cat(feats), torch.cat(labels)
 
 
 class CachedBatches(Batches):

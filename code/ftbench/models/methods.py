@@ -68,6 +68,11 @@ def split_fused_qkv(model: nn.Module) -> int:
     return len(targets)
 
 
+def wants_split_qkv(targets: list[str]) -> bool:
+    """Whether LoRA targets name q, k or v of timm's fused qkv projection."""
+    return any(re.search(r"qkv\.[qkv]\b", t) for t in targets)
+
+
 def _peft_targets(targets: list[str]):
     if len(targets) == 1 and REGEX_CHARS & set(targets[0]):
         return targets[0]  # peft matches a string with re.fullmatch on full module names
@@ -93,7 +98,7 @@ def apply_method(model: nn.Module, cfg) -> nn.Module:
     # LoRA
     from peft import LoraConfig, get_peft_model
 
-    if any(re.search(r"qkv\.[qkv]\b", t) for t in cfg.targets):
+    if wants_split_qkv(cfg.targets):
         split_fused_qkv(model)
     lora = LoraConfig(r=cfg.r, lora_alpha=cfg.alpha, lora_dropout=cfg.dropout,
                       target_modules=_peft_targets(cfg.targets), bias="none")
