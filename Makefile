@@ -22,8 +22,12 @@ PYTHON ?= python3
 # Runs at once: every core for the CPU-only tiny profile, one otherwise (one GPU).
 # `make JOBS=1` (or -j1) serialises. Tiny runs use one torch thread each whatever JOBS is: float sums
 # then happen in the same order, so the numbers do not depend on JOBS or on the machine's cores.
-NPROC := $(shell nproc 2>/dev/null || echo 1)
+# (nproc obeys OMP_NUM_THREADS, which this Makefile exports: ask it without)
+NPROC := $(shell env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc 2>/dev/null || echo 1)
 JOBS ?= $(if $(filter tiny,$(PROFILE)),$(NPROC),1)
+# Train the seeds of a configuration in one process (tiny: its short runs pay their imports
+# once); the GPU profiles run one process per run, each its own job under LAUNCH.
+GROUP_RUNS ?= $(if $(filter tiny,$(PROFILE)),1,0)
 MAKEFLAGS += -j$(JOBS)
 export OMP_NUM_THREADS ?= $(if $(filter tiny,$(PROFILE)),1,$(shell echo $$(( $(NPROC) / $(JOBS) > 0 ? $(NPROC) / $(JOBS) : 1 ))))
 
@@ -35,19 +39,29 @@ RUN_ROOT := $(RESULTS)/$(PROFILE)
 GENERATED := $(GENERATED_ROOT)/$(PROFILE)
 PLAN_MK := $(RUN_ROOT)/plan.mk
 PDF := $(BUILD_ROOT)/$(PROFILE)/paper.pdf
-PAPER_SRC := paper/main.tex paper/references.bib
+PAPER_SRC := paper/main.tex paper/references.bib paper/claims.yaml
 # Re-render (never retrain) when the rendering code or templates change.
-RENDER_SRC := $(wildcard code/ftbench/report/*.py code/ftbench/templates/*.j2)
-LATEXMK = cd paper && latexmk -pdf -silent -interaction=nonstopmode -halt-on-error \
-	-file-line-error -jobname=paper -outdir=$(abspath $(BUILD_ROOT)/$(PROFILE)) \
-	-usepretex='\def\ftbgen{$(abspath $(GENERATED))}' main.tex
+RENDER_SRC := $(wildcard code/ftbench/report/*.py code/ftbench/report/tables/*.py \
+	code/ftbench/templates/*.j2)
+# The commit the PDF is built from (the results' commits are in their CSVs); in the Docker image,
+# which has no .git, the one it was built from.
+BUILD_COMMIT = $(or $(FTBENCH_GIT_COMMIT),$(shell git rev-parse --short=12 HEAD 2>/dev/null),unknown)$(if $(shell git status --porcelain --untracked-files=no 2>/dev/null),+uncommitted changes)
+# latexmk's chatter ("No file paper.bbl" on a first pass is normal) goes to a log, shown on failure
+LATEX_LOG = $(BUILD_ROOT)/$(PROFILE)/latexmk.log
+LATEXMK = mkdir -p $(BUILD_ROOT)/$(PROFILE) && (cd paper && latexmk -pdf -silent \
+	-interaction=nonstopmode -halt-on-error -file-line-error -jobname=paper \
+	-outdir=$(abspath $(BUILD_ROOT)/$(PROFILE)) \
+	-usepretex='\def\ftbgen{$(abspath $(GENERATED))}\def\ftbbuilt{$(BUILD_COMMIT)}' main.tex) \
+	> $(LATEX_LOG) 2>&1 || { tail -n 30 $(LATEX_LOG); echo "LaTeX failed: $(LATEX_LOG)"; exit 1; }
 
-.PHONY: all paper test lint help clean clean-results venv plan data weights dryrun
+.PHONY: all paper test test-fast lint help clean clean-results venv plan status data weights dryrun
 ifdef DATA_DIR
 export DATA_DIR
 endif
 
-all: $(PDF) ## train every run of PROFILE (default tiny) that is not done yet, then build the PDF
+# `make clean-results all`: this make deletes, a new one makes the rest (see clean-results)
+CLEAN_FIRST := $(filter clean-results,$(MAKECMDGOALS))
+all: $(if $(CLEAN_FIRST),clean-results,$(PDF)) ## train every run of PROFILE (default tiny) that is not done yet, then build the PDF
 	@echo "PDF: $(PDF)"
 
 help: ## list the targets and the variables that steer them
@@ -67,20 +81,33 @@ $(VENV): pyproject.toml
 
 venv: $(VENV) ## create .venv and install the pinned dependencies
 
-# One Make rule per run, generated from the configs (targets need the plan; help/test do not).
-NEEDS_PLAN := $(if $(MAKECMDGOALS),$(filter-out help venv test lint clean clean-results paper data weights dryrun bench docker-build docker-run,$(MAKECMDGOALS)),all)
+# One Make rule per run, generated from the configs. Only goals that are runs, tables or their
+# files need it: `all`, a table (a file in CONFIGS), or a path under the results or the paper.
+# With clean-results among the goals, a new make plans (see clean-results).
+TABLE_NAMES := $(basename $(notdir $(wildcard $(CONFIGS)/*.yaml)))
+NEEDS_PLAN := $(if $(CLEAN_FIRST),,$(if $(MAKECMDGOALS),$(filter all $(TABLE_NAMES) \
+	$(RESULTS)/% $(GENERATED_ROOT)/% $(BUILD_ROOT)/%,$(MAKECMDGOALS)),all))
+# `make -n` with no .venv yet shows the plan's steps without installing anything to plan them.
+DRY_RUN := $(findstring n,$(firstword -$(MAKEFLAGS)))
 ifneq ($(NEEDS_PLAN),)
+ifeq ($(DRY_RUN)$(wildcard $(VENV)),n)
+$(info make -n: no .venv yet, so the runs are not planned; `make venv` installs it)
+else
 -include $(PLAN_MK)
+endif
 endif
 
 # Planned on every call: it also tells finished, current runs from stale ones by content (the
 # config hash in each summary), since file times after a clone or a copy mean nothing.
 .PHONY: FORCE
 $(PLAN_MK): FORCE | $(VENV)
-	$(FTBENCH) plan --make $@ $(OPTS) $(OVERRIDES)
+	$(FTBENCH) plan --make $@ $(if $(filter 1,$(GROUP_RUNS)),--group) $(OPTS) $(OVERRIDES)
 
 plan: | $(VENV) ## list the runs of PROFILE with their settings
 	$(FTBENCH) plan $(OPTS)
+
+status: | $(VENV) ## every planned run of PROFILE: done, stale (and why), running, diverged, missing
+	$(FTBENCH) status $(OPTS)
 
 # The params table: full-size parameter counts of the paper's configurations (no training).
 PARAMS_CSV := $(RUN_ROOT)/params.csv
@@ -93,20 +120,32 @@ $(GENERATED)/params/table.tex: $(PARAMS_CSV) $(RENDER_SRC)
 .PHONY: params
 params: $(GENERATED)/params/table.tex ## the params table (full-size counts, no training)
 
-$(GENERATED)/profile.tex: $(CSVS) $(RENDER_SRC)
-	$(FTBENCH) render --summary $(OPTS)
+# Claims versus findings read every table's CSV and runs (paired tests), and the params table.
+$(GENERATED)/profile.tex: $(CSVS) $(ALL_RUNS) $(PARAMS_CSV) paper/claims.yaml $(RENDER_SRC)
+	$(FTBENCH) render --summary $(OPTS) $(OVERRIDES)
 
+# Every build records the exact Python environment it was built with, beside the PDF.
 $(PDF): $(RENDERED) $(GENERATED)/params/table.tex $(GENERATED)/profile.tex $(PAPER_SRC)
+	mkdir -p $(@D) && $(PY) -m pip freeze --all > $(@D)/pip-freeze.txt
 	$(LATEXMK)
+	touch $@  # latexmk leaves the PDF alone when nothing changed: it is current all the same
 
 paper: | $(VENV) ## render and build the PDF from existing results (trains nothing)
-	$(FTBENCH) aggregate --all $(OPTS)
-	$(FTBENCH) render --all $(OPTS)
+	$(FTBENCH) aggregate --all $(OPTS) $(OVERRIDES)
+	$(FTBENCH) render --all $(OPTS) $(OVERRIDES)
 	test -f $(PARAMS_CSV) || $(FTBENCH) params $(OPTS)
 	$(FTBENCH) render --params $(OPTS)
-	$(FTBENCH) render --summary $(OPTS)
+	$(FTBENCH) render --summary $(OPTS) $(OVERRIDES)
 	$(LATEXMK)
 	@echo "PDF: $(PDF)"
+
+# The tuned settings of PROFILE (e.g. learning rates), chosen on validation accuracy of the first
+# random seed, into results/tuning/PROFILE.csv; the configs hold the chosen values (a test
+# checks). Not part of `all`: run it after changing a stand-in or a schedule.
+.PHONY: tune
+tune: | $(VENV) ## choose each table's tuned setting on validation (results/tuning/PROFILE.csv)
+	$(if $(filter tiny,$(PROFILE)),$(MAKE) pretrain PROFILE=$(PROFILE))
+	$(FTBENCH) tune $(OPTS)
 
 # Before a long GPU job: fetch what it reads, and check every run builds and trains.
 data: | $(VENV) ## download the datasets PROFILE reads into DATA_DIR (resumable, checksummed)
@@ -124,22 +163,41 @@ dryrun: | $(VENV) ## every paper run at full size: two CPU steps, shapes and cou
 bench: | $(VENV) ## time ours vs the seeds' loops, cached features, merged LoRA, speed switches
 	$(PY) -m ftbench.bench --threads $(NPROC)  # every core, whatever a profile sets
 
-# The CUDA image: the same pipeline, with the data root and results/ mounted from the host.
+# The CUDA image: the same pipeline, with the data root, results/ and the PDF folder mounted from
+# the host. DEV=1 adds the development tools; DOCKER_USER=uid:gid runs it as that user.
 IMAGE ?= ftbench
+DEV ?= 0
+DOCKER_USER ?=
 HOST_DATA_DIR ?= $(or $(DATA_DIR),$(HOME)/.cache/ftbench/data)
-.PHONY: docker-build docker-run
-docker-build: ## build the CUDA image (Dockerfile) as IMAGE (default ftbench)
+.PHONY: docker-build docker-run docker-check
+docker-build: ## build the CUDA image (Dockerfile) as IMAGE (default ftbench); DEV=1 adds dev tools
 	docker build --build-arg GIT_COMMIT=$$(git rev-parse HEAD 2>/dev/null || echo unknown) \
-		-t $(IMAGE) .
+		--build-arg DEV=$(DEV) -t $(IMAGE) .
 
-docker-run: ## run make all PROFILE=paper in the image on all GPUs, data and results mounted
-	mkdir -p "$(HOST_DATA_DIR)" results
-	docker run --rm --gpus all -v "$(HOST_DATA_DIR):/data" -v "$(CURDIR)/results:/ftbench/results" \
-		$(IMAGE)
+docker-run: ## run make all PROFILE=paper in the image on all GPUs; data, results/, PDF mounted
+	mkdir -p "$(HOST_DATA_DIR)" results "$(BUILD_ROOT)"
+	docker run --rm --gpus all $(if $(DOCKER_USER),--user $(DOCKER_USER) -e HOME=/tmp) \
+		-v "$(HOST_DATA_DIR):/data" -v "$(CURDIR)/results:/ftbench/results" \
+		-v "$(abspath $(BUILD_ROOT)):/ftbench/paper/build" $(IMAGE)
+
+# The image built and run without Docker or a GPU (.ci/docker-check): buildah builds the
+# Dockerfile on a local Debian 12 base, a micro tiny pipeline runs in it as its user, and one
+# table is compared with the same runs on the host. CA_BUNDLE and PIP_CONF hand a CA bundle and
+# a pip configuration to the build (auto: this machine's; empty: none).
+CHECK_TABLE ?= resnet34-lora
+CA_BUNDLE ?= auto
+PIP_CONF ?= auto
+docker-check: | $(VENV) ## build and run the image with buildah; compare a tiny table with the host
+	IMAGE=$(IMAGE)-check CHECK_TABLE=$(CHECK_TABLE) CA_BUNDLE='$(CA_BUNDLE)' \
+		PIP_CONF='$(PIP_CONF)' .ci/docker-check
 
 test: | $(VENV) ## lint, then the whole test suite (includes an end-to-end run to a PDF)
 	$(PY) -m ruff check code tests
 	$(PY) -m pytest
+
+test-fast: | $(VENV) ## lint, then the unit tests and in-process CLI errors (under a minute)
+	$(PY) -m ruff check code tests
+	$(PY) -m pytest -m "not slow"
 
 lint: | $(VENV) ## ruff on the code and the tests
 	$(PY) -m ruff check code tests
@@ -147,5 +205,13 @@ lint: | $(VENV) ## ruff on the code and the tests
 clean: ## delete rendered LaTeX and PDFs (keeps results: training is the expensive part)
 	rm -rf $(GENERATED_ROOT) $(BUILD_ROOT)
 
+# `make clean-results all`: the goals after it are made by a new make, since this one read the
+# results' file times before they were deleted; and this one makes nothing else at the same time.
+AFTER_CLEAN = $(filter-out clean clean-results,$(MAKECMDGOALS))
+ifneq ($(and $(CLEAN_FIRST),$(AFTER_CLEAN)),)
+$(filter $(TABLE_NAMES) $(RESULTS)/% $(GENERATED_ROOT)/% $(BUILD_ROOT)/%,$(AFTER_CLEAN)): \
+	clean-results ; @:
+endif
 clean-results: ## delete the runs and CSVs of PROFILE (tiny's are committed: git restores them)
 	rm -rf $(RUN_ROOT)
+	+$(if $(AFTER_CLEAN),$(MAKE) $(AFTER_CLEAN))

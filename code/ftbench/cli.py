@@ -1,4 +1,4 @@
-"""Command line: `ftbench {plan,run,aggregate,render,params,data,weights,dryrun}`.
+"""Command line: `ftbench <command>`, one function per command, in one table.
 
 Errors the user can fix print one line and exit with status 2; `--debug` shows the traceback.
 """
@@ -8,17 +8,22 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from ftbench.errors import UserError
 
 EXAMPLES = """examples:
   ftbench plan --profile tiny                 list the runs of a profile
-  ftbench run vit-lora-vs-cnn-head/cifar10--vit-lora--s0 train.epochs=2
-  ftbench aggregate vit-lora-vs-cnn-head      runs -> results/<profile>/<table>.csv
-  ftbench render vit-lora-vs-cnn-head         CSV -> LaTeX table, figures, macros
+  ftbench status                              which planned runs are done, stale or missing
+  ftbench explain factorial/cifar10--vit-b16--lora--s0   every value and where it came from
+  ftbench run factorial/cifar10--vit-b16--lora--s0 train.epochs=2   a one-off, in its own folder
+  ftbench eval factorial/cifar10--vit-b16--lora--s0      re-evaluate from the saved weights
+  ftbench aggregate factorial                 runs -> results/<profile>/<table>.csv
+  ftbench render factorial                    CSV -> LaTeX table, figures, macros
   ftbench data --profile paper                download the datasets a profile needs
-  ftbench weights --profile paper             prefetch its pretrained weights
   ftbench dryrun --profile paper              every run at full size, two steps, on the CPU
 """
 
@@ -27,7 +32,77 @@ class _Parser(argparse.ArgumentParser):
     """argparse, with its errors as the same single line as every other error."""
 
     def error(self, message: str):
-        self.exit(2, f"ftbench: error: {message}; see {self.prog} --help\n")
+        self.exit(2, f"ftbench: error: {one_line(message)}; see {self.prog} --help\n")
+
+
+# Everything str.splitlines() breaks a line at: a message shows them escaped, so that an error
+# is one line whatever the input held (a key or a file name with a newline in it).
+_BREAKS = {c: repr(chr(c))[1:-1] for c in (0x0A, 0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E, 0x85,
+                                           0x2028, 0x2029)}
+
+
+def one_line(message: str) -> str:
+    return str(message).translate(_BREAKS)
+
+
+@dataclass
+class Command:
+    run: Callable  # (Context) -> exit status
+    help: str
+    arguments: Callable = lambda p: None  # adds the command's own arguments
+    writes_results: bool = False  # check that results/ is writable before any work
+    needs_models: bool = True  # look model names up in timm (importing it) when planning
+
+
+COMMANDS: dict[str, Command] = {}
+
+
+def command(name: str, help: str, **options):
+    def register(fn):
+        COMMANDS[name] = Command(fn, help, **options)
+        return fn
+    return register
+
+
+@dataclass
+class Context:
+    args: argparse.Namespace
+
+    @property
+    def results(self) -> Path:
+        return self.args.results / self.args.profile
+
+    @property
+    def generated(self) -> Path:
+        return self.args.generated / self.args.profile
+
+    @cached_property
+    def overrides(self) -> dict:
+        from ftbench.config import parse_overrides
+
+        return parse_overrides(getattr(self.args, "overrides", None) or [])
+
+    @cached_property
+    def experiments(self) -> list:
+        from ftbench.config import load_all
+
+        return load_all(self.args.configs, self.args.profile, self.overrides,
+                        check_models=COMMANDS[self.args.command].needs_models)
+
+    def tables(self) -> list:
+        """The tables a command names (`TABLE` or `--all`)."""
+        from ftbench.config import suggest
+
+        by_name = {e.name: e for e in self.experiments if e.runs}
+        if getattr(self.args, "all", False):
+            return list(by_name.values())
+        name = getattr(self.args, "table", None)
+        if not name:
+            raise UserError(f"{self.args.command} needs a table name or --all")
+        if name not in by_name:
+            raise UserError(f"unknown table '{name}'{suggest(name, by_name)}; "
+                            f"choose one of: {', '.join(by_name)}")
+        return [by_name[name]]
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -42,177 +117,70 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="ftbench", description=__doc__.splitlines()[0], epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+    import ftbench.commands  # noqa: F401  (registers the commands)
+
+    parser = _Parser(prog="ftbench", description=__doc__.splitlines()[0], epilog=EXAMPLES,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True, metavar="command")
-
-    p = sub.add_parser("plan", help="list the runs of a profile (and write Make rules)")
-    _common(p)
-    p.add_argument("--make", type=Path, metavar="FILE",
-                   help="write the Make rules for the profile's runs to FILE")
-    p.add_argument("overrides", nargs="*", metavar="key=value")
-
-    p = sub.add_parser("run", help="train and test one run; writes <run>/summary.json last")
-    _common(p)
-    p.add_argument("run", metavar="TABLE/RUN", help="a run key as listed by `ftbench plan`")
-    p.add_argument("overrides", nargs="*", metavar="key=value",
-                   help="config overrides, e.g. train.epochs=2 method.r=4")
-
-    p = sub.add_parser("aggregate", help="collect a table's run summaries into one tidy CSV")
-    _common(p)
-    p.add_argument("table", nargs="?", help="experiment name (a file configs/<table>.yaml)")
-    p.add_argument("--all", action="store_true", help="every table of the profile")
-
-    for name, help_text in (  # commands with only the common options
-        ("params", "count parameters of every paper configuration at full size -> "
-                   "<results>/<profile>/params.csv"),
-        ("data", "download (resumably, checksummed) and unpack the datasets the profile's runs "
-                 "read, into DATA_DIR"),
-        ("weights", "prefetch the pretrained weights of the profile's models into timm's cache"),
-        ("dryrun", "build every run at full size and train it two steps on synthetic data on "
-                   "the CPU; check shapes, gradients, parameter counts"),
-    ):
-        _common(sub.add_parser(name, help=help_text))
-
-    p = sub.add_parser("render", help="CSV -> LaTeX table, figures and number macros")
-    _common(p)
-    p.add_argument("table", nargs="?", help="experiment to render; omit with --summary")
-    p.add_argument("--all", action="store_true", help="every table of the profile")
-    p.add_argument("--params", action="store_true", help="render the params table")
-    p.add_argument("--summary", action="store_true",
-                   help="render the profile-wide macros (hardware, compute) from all CSVs")
+    for name, cmd in COMMANDS.items():
+        p = sub.add_parser(name, help=cmd.help, description=cmd.help)
+        _common(p)
+        cmd.arguments(p)
     return parser
 
 
-def _check_writable(folder: Path) -> None:
-    """Fail before any work when results cannot be written, rather than after hours of it."""
+def check_writable(folder: Path, what: str = "results",
+                   hint: str = "pass --results DIR (make: RESULTS=DIR)") -> None:
+    """Fail before any work when an output folder cannot be written, rather than after hours
+    of work; `hint` says how to choose another."""
     existing = folder
     while not existing.exists() and existing != existing.parent:
+        if existing.is_symlink():  # a dangling link: mkdir would fail after the first epoch
+            raise UserError(f"{what} folder {folder} is not writable ({existing} is a link to "
+                            f"{os.readlink(existing)}, which does not exist); {hint} or fix "
+                            "the link")
         existing = existing.parent
     reason = (f"{existing} is not a folder" if not existing.is_dir()
               else None if os.access(existing, os.W_OK | os.X_OK) else f"{existing} is read-only")
     if reason:
-        raise UserError(f"results folder {folder} is not writable ({reason}); pass --results "
-                        "DIR (make: RESULTS=DIR) or fix its permissions")
-
-
-def _dispatch(args) -> int:
-    from ftbench import config
-
-    results = args.results / args.profile
-    if args.command in ("run", "aggregate", "params") or getattr(args, "make", None):
-        _check_writable(results)
-    generated = args.generated / args.profile
-    overrides = config.parse_overrides(getattr(args, "overrides", []) or [])
-    # reading results needs no model registry: aggregate and render skip importing timm
-    experiments = config.load_all(args.configs, args.profile, overrides,
-                                  check_models=args.command not in ("aggregate", "render"))
-
-    if args.command == "plan":
-        from ftbench import plan
-
-        if args.make:
-            plan.write_make_rules(experiments, args.profile, results, args.make)
-            plan.refresh_current(experiments, results)
-        else:
-            print(plan.describe(experiments))
-        return 0
-    if args.command == "run":
-        from ftbench.train import train
-
-        train(config.find_run(experiments, args.run), results)
-        return 0
-
-    if args.command == "params":
-        from ftbench.report.params import write_params
-
-        paper = experiments if args.profile == "paper" else config.load_all(args.configs, "paper")
-        write_params(paper, results / "params.csv")
-        return 0
-    if args.command == "data":
-        from ftbench.data.files import fetch
-        from ftbench.data.registry import DATASETS, data_root
-
-        names = sorted({r.config.data.name for e in experiments for r in e.runs
-                        if not DATASETS[r.config.data.name].embedded})
-        for name in names:
-            print(f"ftbench data: {name} -> {data_root()}")
-            fetch(name, data_root())
-        print(f"ftbench data: {len(names)} datasets ready under {data_root()}"
-              + ("" if names else f" (the {args.profile} profile reads embedded data only)"))
-        return 0
-    if args.command == "weights":
-        from ftbench.models.factory import prefetch_weights
-
-        names = sorted({r.config.model.name for e in experiments for r in e.runs
-                        if r.config.model.pretrained == "timm"})
-        for name in names:
-            print(f"ftbench weights: {name} -> {prefetch_weights(name)}")
-        print(f"ftbench weights: {len(names)} models cached")
-        return 0
-    if args.command == "dryrun":
-        from ftbench.dryrun import dry_run
-        from ftbench.report.params import count_all
-
-        dry_run(experiments, count_all(experiments))
-        return 0
-    if args.command == "render" and args.params:
-        from ftbench.report import render
-
-        render.render_params(results, generated)
-        return 0
-    by_name = {e.name: e for e in experiments if e.runs}
-    if args.command == "render" and args.summary:
-        from ftbench.report import render
-
-        description = config.load_profile(args.configs, args.profile).get("description", "")
-        render.render_summary(experiments, args.profile, str(description), results, generated)
-        return 0
-    if args.all:
-        chosen = list(by_name.values())
-    elif args.table:
-        chosen = [_experiment(by_name, args.table)]
-    else:
-        raise UserError(f"{args.command} needs a table name or --all")
-    if args.command == "aggregate":
-        from ftbench.report.aggregate import aggregate
-
-        for e in chosen:
-            aggregate(e, results)
-        return 0
-    if args.command == "render":
-        from ftbench.report import render
-
-        for e in chosen:
-            render.render_table(e, results, generated)
-        return 0
-    raise AssertionError(args.command)
-
-
-def _experiment(by_name: dict, name: str):
-    if name not in by_name:
-        from ftbench.config import _suggest
-
-        raise UserError(f"unknown table '{name}'{_suggest(name, by_name)}; "
-                        f"choose one of: {', '.join(by_name)}")
-    return by_name[name]
+        raise UserError(f"{what} folder {folder} is not writable ({reason}); {hint} or fix its "
+                        "permissions")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     # key=value overrides may come after options too (`run KEY --profile quick train.epochs=1`)
     args, extra = parser.parse_known_args(argv)
+    if isinstance(getattr(args, "run", None), list):  # `run KEY.. key=value..`: one list
+        extra = [*extra, *(k for k in args.run if "=" in k)]
+        args.run = [k for k in args.run if "=" not in k]
+    if "=" in (getattr(args, "table", None) or ""):  # `render --all a=1`: an override, no table
+        args.overrides = [args.table, *args.overrides]
+        args.table = None
     if extra:
         if not hasattr(args, "overrides") or any(e.startswith("-") or "=" not in e for e in extra):
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
         args.overrides = [*args.overrides, *extra]
+    if isinstance(getattr(args, "run", None), list) and not args.run:
+        parser.error("run needs a run key, e.g. pretrain/vit-micro--s0")
+    ctx = Context(args)
     try:
-        return _dispatch(args)
+        if COMMANDS[args.command].writes_results:
+            check_writable(ctx.results)
+        return COMMANDS[args.command].run(ctx)
     except UserError as exc:
         if args.debug:
             raise
-        print(f"ftbench: error: {exc}", file=sys.stderr)
+        print(f"ftbench: error: {one_line(exc)}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a full disk, a read-only file system: one line, not a traceback
+        if args.debug:
+            raise
+        from ftbench.atomic import fix_for
+
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"ftbench: error: {one_line(exc.strerror or exc)}{one_line(where)}; "
+              f"{fix_for(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("ftbench: interrupted", file=sys.stderr)

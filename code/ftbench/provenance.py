@@ -58,4 +58,36 @@ def environment(device: torch.device) -> dict:
         "peft": peft.__version__,
         "git_commit": commit,
         "git_dirty": dirty,
+        "threads": torch.get_num_threads(),  # float sums, and so the numbers, depend on it
     }
+
+
+def _hub_file(name: str) -> Path | None:
+    """The local copy of a timm model's hub weights, if they are in the Hugging Face cache."""
+    import timm
+    from huggingface_hub import try_to_load_from_cache
+
+    repo = (timm.models.get_pretrained_cfg(name) or {}).__dict__.get("hf_hub_id") or ""
+    for filename in ("model.safetensors", "open_clip_pytorch_model.bin", "pytorch_model.bin"):
+        found = try_to_load_from_cache(repo, filename) if repo else None
+        if isinstance(found, str):
+            return Path(found)
+    return None
+
+
+def loaded_weights(model_cfg, results: Path) -> dict[str, str]:
+    """sha256 of every pretrained weight file a run loads, by what it is."""
+    from ftbench.freshness import file_sha256
+    from ftbench.layout import BACKBONE, run_path
+
+    p = model_cfg.pretrained
+    if p.startswith("run:"):
+        path = run_path(results, p[4:]) / BACKBONE
+    elif p.startswith("file:"):
+        path = Path(p[5:]).expanduser()
+    elif p == "timm":
+        path = (Path(model_cfg.pretrained_file).expanduser() if model_cfg.pretrained_file
+                else _hub_file(model_cfg.name))
+    else:
+        return {}
+    return {str(path): file_sha256(path)} if path else {p: "not found in the cache"}

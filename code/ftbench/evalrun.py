@@ -1,0 +1,95 @@
+"""`ftbench eval`: a finished run re-evaluated from what it saved, as a reader would check it.
+
+The model is rebuilt from the run's recorded config and its saved weights (ftbench.models.
+weights), the test split is rebuilt from the same data and split seed, and the one inference
+loop scores it. On the CPU, with the same thread count, the numbers equal the summary's.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ftbench.errors import UserError
+
+
+def _config(summary):
+    from ftbench.config import RunConfig, from_dict
+
+    return from_dict(RunConfig, summary.config, str(summary.table + "/" + summary.run_id))
+
+
+def _check_inputs(summary, results: Path) -> None:
+    """The backbone on disk must be the one the run started from."""
+    from ftbench.freshness import file_sha256
+    from ftbench.layout import BACKBONE, run_path
+
+    for key, sha in summary.inputs.items():
+        if file_sha256(run_path(results, key) / BACKBONE) != sha:
+            raise UserError(f"the backbone of {key} is not the one this run started from "
+                            f"(sha256 {sha[:12]}...); rebuild with make all, then evaluate")
+
+
+def evaluate_run(folder: Path, results: Path, merged: bool = False) -> dict:
+    import torch
+    from timm.data import resolve_data_config
+
+    from ftbench import engine
+    from ftbench.data.pipeline import Batches, DeviceTransform
+    from ftbench.data.registry import load_splits
+    from ftbench.metrics import classification_metrics
+    from ftbench.models import weights
+    from ftbench.summary import read_summary
+
+    summary = read_summary(Path(folder) / "summary.json")
+    cfg = _config(summary)
+    _check_inputs(summary, results)
+    # the thread count the run had: float sums, and so the last digits, depend on it
+    threads = cfg.threads or summary.env.get("threads")
+    if threads:
+        torch.set_num_threads(int(threads))
+    device = engine.resolve_device(cfg.device)
+    # as the run did (ftbench.run.setup): weights it did not save (a randomly initialised frozen
+    # backbone) are drawn again from the same seed, in the same order
+    engine.seed_everything(cfg.seed)
+    data = load_splits(cfg.data)
+    model = weights.load(cfg, data.num_classes, results, folder)
+    mean_std = resolve_data_config({}, model=_plain(model))
+    if merged:
+        model = _merge(model, cfg)
+    transform = DeviceTransform(cfg.data.image_size, cfg.data.channels, mean_std["mean"],
+                                mean_std["std"], tuple(cfg.data.augment))
+    test = Batches(data.test, cfg.train.eval_batch_size, transform, device, train=False)
+    y, probs, loss = engine.evaluate(model.to(device), test, engine.make_autocast(
+        device, cfg.train.precision), "test")
+    metrics = classification_metrics(y, probs, data.num_classes) | {"loss": loss}
+    metrics.pop("confusion_matrix")
+    recorded = {k: summary.test[k] for k in metrics}
+    return {"run": f"{summary.table}/{summary.run_id}", "folder": str(folder), "merged": merged,
+            "metrics": metrics, "summary": recorded,
+            "equal": all(metrics[k] == recorded[k] for k in metrics)}
+
+
+def _plain(model):
+    return model.get_base_model() if hasattr(model, "get_base_model") else model
+
+
+def _merge(model, cfg):
+    if cfg.method.name != "lora":
+        raise UserError(f"--merged needs a LoRA run (this one is {cfg.method.name})")
+    from ftbench.models.methods import fuse_split_qkv
+
+    merged = model.merge_and_unload()
+    fuse_split_qkv(merged)
+    return merged
+
+
+def report(result: dict, as_json: bool) -> str:
+    if as_json:
+        return json.dumps(result, indent=2, sort_keys=True)
+    lines = [f"{result['run']}{' (LoRA merged)' if result['merged'] else ''}: test split "
+             f"re-evaluated from {result['folder']}/weights"]
+    for k, v in result["metrics"].items():
+        same = "equal" if v == result["summary"][k] else f"summary {result['summary'][k]:.6f}"
+        lines.append(f"  {k:10s} {v:.6f}  ({same})")
+    return "\n".join(lines)

@@ -1,0 +1,427 @@
+"""Planning: the Make fragment (plan.mk) and the Makefile agree on their variables, the seeds of
+one configuration are one grouped rule, runs are done or stale by content (their identity), and
+`refresh` sets file times so that Make re-runs exactly the stale ones. A summary of another
+identity is refused by `aggregate`; a one-off run goes to its own folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+
+import pytest
+
+from conftest import BACKBONE, DEMO, ROOT, fake_summary, workdir
+from ftbench import freshness, makefile, plan
+from ftbench.cli import main
+from ftbench.config import find_run, load_all, parse_overrides, with_overrides
+from ftbench.layout import CHECKPOINT, STAMP, SUMMARY, oneoff_dir, run_dir
+
+TWO = DEMO.replace("seeds: [0, 1, 2]", "seeds: [0, 1]").replace(
+    "report:", "axes:\n  variant:\n    values:\n      a: {}\n"
+               "      b: {train: {lr: 2.0e-3}}\nreport:")
+HEAD = DEMO.replace("{name: lora, r: 4, alpha: 8, targets: [qkv.q, qkv.v]}", "{name: head}")
+ABOVE = TWO.replace("label: ViT-micro}", 'label: ViT-micro, pretrained: "run:backbone/s0"}')
+# make's own variables and the environment's, which the Makefile may read without defining
+MAKE_OWN = {"CURDIR", "MAKE", "MAKECMDGOALS", "MAKEFILE_LIST", "MAKEFLAGS", "HOME", "DATA_DIR",
+            "FTBENCH_GIT_COMMIT"}
+
+
+def _plan(work):
+    return load_all(work / "configs", "tiny", check_models=False)
+
+
+def _variables(text: str) -> tuple[set[str], set[str]]:
+    """(defined, used) variables of a makefile's text."""
+    text = re.sub(r"\\\n", " ", text)
+    defined = set(re.findall(r"^(?:export\s+|override\s+)?([A-Za-z_]\w*)\s*(?::=|\?=|\+=|=)",
+                             text, re.M))
+    used = set(re.findall(r"\$\(([A-Za-z_]\w*)\)", text))
+    return defined, used
+
+
+def test_plan_mk_uses_only_variables_the_makefile_defines(tmp_path):
+    work = workdir(tmp_path, {"backbone": BACKBONE, "demo": ABOVE})
+    text = makefile.make_rules(_plan(work), "tiny", work / "results" / "tiny")
+    makefile_defined, _ = _variables((ROOT / "Makefile").read_text())
+    plan_defined, plan_used = _variables(text)
+    assert makefile.makefile_needs() <= makefile_defined, \
+        makefile.makefile_needs() - makefile_defined
+    # the generated text itself, not only its templates
+    assert plan_used - plan_defined - {"t"} <= makefile_defined, \
+        plan_used - plan_defined - makefile_defined
+    assert plan_used - plan_defined - {"t"} <= makefile.makefile_needs()
+    assert set(makefile.DEFINES) <= plan_defined
+
+
+def test_plan_mk_defines_what_the_makefile_uses():
+    makefile_defined, makefile_used = _variables((ROOT / "Makefile").read_text())
+    undefined = makefile_used - makefile_defined - MAKE_OWN
+    assert undefined <= set(makefile.DEFINES), f"nobody defines {undefined - set(makefile.DEFINES)}"
+    assert not set(makefile.DEFINES) & makefile_defined, "the plan and the Makefile both define"
+    for name in makefile.DEFINES:  # each is read by the Makefile or by the fragment itself
+        assert name in makefile_used or f"$({name})" in makefile.FOOTER, name
+
+
+def test_the_makefiles_needs_plan_is_derived_not_a_hand_list():
+    """The plan is included for the goals that are runs, tables or their files: tables from
+    the config folder, files by where they live; not a list of target names kept by hand."""
+    text = re.sub(r"\\\n", " ", (ROOT / "Makefile").read_text())
+    (definition,) = re.findall(r"^NEEDS_PLAN\s*:?=(.*)$", text, re.M)
+    assert "$(TABLE_NAMES)" in definition and "filter-out" not in definition
+    (tables,) = re.findall(r"^TABLE_NAMES\s*:?=(.*)$", text, re.M)
+    assert "$(CONFIGS)" in tables and "wildcard" in tables
+    for folder in ("RESULTS", "GENERATED_ROOT", "BUILD_ROOT"):
+        assert f"$({folder})/%" in definition, folder
+    plain_targets = set(re.findall(r"^([a-z][\w-]*)\s*:(?!=)", text, re.M))
+    assert not (plain_targets - {"all"}) & set(definition.split()), \
+        "NEEDS_PLAN names targets by hand"
+
+
+def test_seeds_of_one_configuration_are_one_grouped_rule(tmp_path):
+    work = workdir(tmp_path, {"backbone": BACKBONE, "demo": ABOVE})
+    results = work / "results" / "tiny"
+    text = makefile.make_rules(_plan(work), "tiny", results)
+    rules = re.findall(r"^(.*) &: (.*) \| \$\(VENV\)\n\t(.*)$", text, re.M)
+    by_keys = {tuple(re.findall(r"run (.*) --planned", cmd)[0].split()): (targets, deps)
+               for targets, deps, cmd in rules}
+    assert set(by_keys) == {("backbone/s0",), ("demo/a--s0", "demo/a--s1"),
+                            ("demo/b--s0", "demo/b--s1")}
+    targets, deps = by_keys[("demo/a--s0", "demo/a--s1")]
+    assert targets.split() == [str(results / "runs/demo" / f"a--s{s}" / SUMMARY) for s in (0, 1)]
+    assert deps.split() == [str(results / "runs/demo/a--s0" / STAMP),
+                            str(results / "runs/backbone/s0" / SUMMARY),
+                            str(results / "runs/demo/a--s1" / STAMP)]
+    for _, _, cmd in rules:
+        assert cmd.startswith("$(LAUNCH) $(FTBENCH) run ") and cmd.endswith(
+            "--planned $(OPTS) $(OVERRIDES)")
+    assert re.search(r"^TABLES := backbone demo$", text, re.M)
+    assert f"{results / 'demo.csv'}: $(RUNS_demo)" in text
+
+
+def test_without_grouping_every_run_is_a_rule_of_its_own(tmp_path):
+    """GROUP_RUNS=0 (the GPU profiles' default): one process per run, for a cluster's
+    parallelism."""
+    work = workdir(tmp_path, {"demo": TWO})
+    results = work / "results" / "tiny"
+    text = makefile.make_rules(_plan(work), "tiny", results, group=False)
+    commands = re.findall(r"run (.*) --planned", text)
+    assert sorted(commands) == ["demo/a--s0", "demo/a--s1", "demo/b--s0", "demo/b--s1"]
+    assert text.count(" &: ") == 4  # still grouped targets, of one run each
+
+
+def _trained_under(work, overrides: list[str]) -> None:
+    """Fake summaries of the demo table, as `make OVERRIDES=...` trains it."""
+    (e,) = load_all(work / "configs", "tiny", parse_overrides(overrides), check_models=False)
+    for r in e.runs:
+        fake_summary(r, work / "results" / "tiny")
+
+
+OVERRIDES = ["train.epochs=2", "data.train_limit=100"]
+
+
+def test_overrides_after_a_table_name_are_the_plans(tmp_path, monkeypatch, capsys):
+    work = workdir(tmp_path, {"demo": DEMO})
+    monkeypatch.chdir(work)
+    _trained_under(work, OVERRIDES)
+    assert main(["aggregate", "demo", *OVERRIDES]) == 0, capsys.readouterr().err
+    assert main(["aggregate", "demo", OVERRIDES[1]]) == 2  # another plan: refused
+    assert "is not the planned run's" in capsys.readouterr().err
+
+
+def test_overrides_after_all_are_the_plans_too(tmp_path, monkeypatch, capsys):
+    work = workdir(tmp_path, {"demo": DEMO})
+    monkeypatch.chdir(work)
+    _trained_under(work, OVERRIDES)
+    assert main(["aggregate", "--all", *OVERRIDES]) == 0, capsys.readouterr().err
+    assert (work / "results" / "tiny" / "demo.csv").exists()
+
+
+def test_runs_are_done_stale_diverged_or_missing_by_content(tmp_path):
+    work = workdir(tmp_path, {"demo": DEMO})
+    results = work / "results" / "tiny"
+    s0, s1, s2 = _plan(work)[0].runs
+    fake_summary(s0, results)
+    fake_summary(s1, results, identity="0" * 16)
+    assert [freshness.state(r, results).state for r in (s0, s1, s2)] == [
+        "done", "stale", "missing"]
+    assert "planned " + s1.identity in freshness.state(s1, results).reason
+    fake_summary(s2, results, status="diverged")
+    assert freshness.state(s2, results).state == "diverged"
+    (run_dir(results, s2) / SUMMARY).write_text('{"identity": ')
+    assert freshness.state(s2, results) == freshness.RunState(
+        "stale", "its summary.json is unreadable")
+
+
+def test_a_rebuilt_backbone_makes_the_runs_above_it_stale(tmp_path):
+    work = workdir(tmp_path, {"backbone": BACKBONE, "demo": ABOVE})
+    results = work / "results" / "tiny"
+    exps = {e.name: e for e in _plan(work)}
+    run = exps["demo"].runs[0]
+    weights = results / "runs" / "backbone" / "s0" / "backbone.safetensors"
+    weights.parent.mkdir(parents=True)
+    weights.write_bytes(b"first backbone")
+    freshness.file_sha256.cache_clear()
+    fake_summary(run, results, inputs=freshness.inputs_of(run, results))
+    assert freshness.state(run, results).state == "done"
+    weights.write_bytes(b"retrained backbone")
+    freshness.file_sha256.cache_clear()  # a new process sees the new file
+    assert freshness.state(run, results) == freshness.RunState(
+        "stale", "the backbone it starts from was trained again")
+
+
+def test_refresh_sets_file_times_from_content(tmp_path):
+    """As after a clone: every summary newer than its stamp, the stale one included. After
+    planning, the current summary is newer than its stamp, the stale one older (Make re-runs
+    it), and a CSV equal to what its summaries give is newer than they are."""
+    work = workdir(tmp_path, {"demo": TWO})
+    results = work / "results" / "tiny"
+    exps = _plan(work)
+    freshness.write_stamps(exps, results)
+    runs = {r.run_id: r for r in exps[0].runs}
+    for r in runs.values():
+        fake_summary(r, results, identity="0" * 16 if r.run_id == "b--s1" else None)
+    summary = {k: run_dir(results, r) / SUMMARY for k, r in runs.items()}
+    stamp = {k: run_dir(results, r) / STAMP for k, r in runs.items()}
+    (results / "demo.csv").write_text("stale\n")
+    for path in [*stamp.values(), results / "demo.csv"]:  # the clone's arbitrary order
+        os.utime(path, ns=(1_500_000_000 * 10**9,) * 2)
+    for path in summary.values():
+        os.utime(path, ns=(1_000_000_000 * 10**9,) * 2)
+
+    plan.write(exps, "tiny", results, results / "plan.mk")
+    mtime = {k: p.stat().st_mtime_ns for k, p in summary.items()}
+    for k in ("a--s0", "a--s1", "b--s0"):
+        assert mtime[k] > stamp[k].stat().st_mtime_ns, k  # done: Make leaves it
+    assert mtime["b--s1"] < stamp["b--s1"].stat().st_mtime_ns  # stale: Make re-runs it
+    assert mtime["b--s1"] == 0
+    # a CSV of a table with a stale run is left as it is (aggregate would refuse the run)
+    assert (results / "demo.csv").stat().st_mtime_ns == 1_500_000_000 * 10**9
+    assert (results / "plan.mk").exists()
+
+
+def test_a_csv_that_equals_its_summaries_is_made_current(tmp_path):
+    from ftbench.report.aggregate import aggregate
+
+    work = workdir(tmp_path, {"demo": DEMO})
+    results = work / "results" / "tiny"
+    exps = _plan(work)
+    freshness.write_stamps(exps, results)
+    for r in exps[0].runs:
+        fake_summary(r, results)
+    csv = aggregate(exps[0], results)
+    os.utime(csv, ns=(1, 1))  # older than its runs, as a checkout may leave it
+    assert freshness.refresh(exps, results) >= 1
+    newest = max((run_dir(results, r) / SUMMARY).stat().st_mtime_ns for r in exps[0].runs)
+    assert csv.stat().st_mtime_ns > newest
+    csv.write_text(csv.read_text().replace(",ok,", ",diverged,", 1))
+    os.utime(csv, ns=(1, 1))
+    freshness.refresh(exps, results)
+    assert csv.stat().st_mtime_ns == 1, "a CSV that differs from its runs is rebuilt"
+
+
+def test_stamps_change_only_with_the_config_and_take_the_old_checkpoint_along(tmp_path):
+    work = workdir(tmp_path, {"demo": DEMO})
+    results = work / "results" / "tiny"
+    exps = _plan(work)
+    freshness.write_stamps(exps, results)
+    run = exps[0].runs[0]
+    stamp = run_dir(results, run) / STAMP
+    assert json.loads(stamp.read_text()) == {"identity": run.identity,
+                                             "config": run.config.to_dict()}
+    (run_dir(results, run) / CHECKPOINT).write_bytes(b"epoch 1 of the old configuration")
+    os.utime(stamp, ns=(5, 5))
+    freshness.write_stamps(exps, results)
+    assert stamp.stat().st_mtime_ns == 5 and (run_dir(results, run) / CHECKPOINT).exists()
+    path = work / "configs" / "demo.yaml"
+    path.write_text(path.read_text().replace("epochs: 1,", "epochs: 2,"))
+    freshness.write_stamps(_plan(work), results)
+    assert stamp.stat().st_mtime_ns > 5
+    assert not (run_dir(results, run) / CHECKPOINT).exists()
+
+
+def test_describe_lists_every_run_with_its_settings(tmp_path):
+    work = workdir(tmp_path, {"demo": TWO})
+    text = plan.describe(_plan(work))
+    assert text.splitlines()[0] == "demo: Demo (4 runs)"
+    assert "demo/b--s1  vit_micro_patch8_32 [lora r=4 alpha=8 on qkv.q,qkv.v]" in text
+    assert "lr=0.002 cosine seed=1" in text
+
+
+def test_aggregate_refuses_a_summary_of_another_identity_in_one_line(tmp_path, monkeypatch,
+                                                                     capsys):
+    work = workdir(tmp_path, {"demo": DEMO})
+    monkeypatch.chdir(work)
+    results = work / "results" / "tiny"
+    s0, s1, s2 = _plan(work)[0].runs
+    for r in (s0, s2):
+        fake_summary(r, results)
+    fake_summary(s1, results, identity="0123456789abcdef")
+    assert main(["aggregate", "demo"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.strip() == (
+        f"ftbench: error: run summary results/tiny/runs/demo/s1/summary.json is not the planned "
+        f"run's (identity 0123456789abcdef, planned {s1.identity}: its configuration, a default "
+        "or a run it starts from changed); re-run it with make all")
+    assert not (results / "demo.csv").exists()
+    fake_summary(s1, results)
+    assert main(["aggregate", "demo"]) == 0 and (results / "demo.csv").exists()
+
+
+def test_a_one_off_run_goes_to_its_own_folder(tmp_path, monkeypatch, capsys, restore_threads):
+    """`ftbench run KEY key=value`: the planned run's folder is left alone."""
+    work = workdir(tmp_path, {"demo": HEAD})
+    monkeypatch.chdir(work)
+    results = work / "results" / "tiny"
+    planned = find_run(_plan(work), "demo/s0")
+    fake_summary(planned, results)
+    before = {p: p.read_bytes() for p in run_dir(results, planned).rglob("*") if p.is_file()}
+
+    assert main(["run", "demo/s0", "train.lr=0.02"]) == 0
+    out = capsys.readouterr().out
+    one_off = with_overrides(planned, parse_overrides(["train.lr=0.02"]))
+    folder = oneoff_dir(results, one_off)
+    assert folder == results / "oneoff" / "demo" / f"s0--{one_off.identity}"
+    assert f"goes to {folder.relative_to(work)}; the planned run stays in " in out
+    summary = json.loads((folder / SUMMARY).read_text())
+    assert summary["identity"] == one_off.identity and summary["config"]["train"]["lr"] == 0.02
+    after = {p: p.read_bytes() for p in run_dir(results, planned).rglob("*") if p.is_file()}
+    assert after == before
+    assert freshness.state(planned, results).state == "done"
+
+
+def test_runs_done_and_current_are_skipped(tmp_path, monkeypatch, capsys, restore_threads):
+    work = workdir(tmp_path, {"demo": HEAD})
+    monkeypatch.chdir(work)
+    results = work / "results" / "tiny"
+    s0, s1, _ = _plan(work)[0].runs
+    fake_summary(s0, results)
+    done = (run_dir(results, s0) / SUMMARY).read_bytes()
+    assert main(["run", "demo/s0", "demo/s1", "--planned"]) == 0
+    out = capsys.readouterr().out
+    assert "demo/s0 is done and current; not redone" in out
+    assert (run_dir(results, s0) / SUMMARY).read_bytes() == done
+    assert json.loads((run_dir(results, s1) / SUMMARY).read_text())["identity"] == s1.identity
+    assert not (results / "oneoff").exists()
+    # --planned with overrides: the plan's own (Make passes its OVERRIDES), so the planned
+    # folder, under the identity those overrides give
+    assert main(["run", "demo/s0", "--planned", "train.epochs=2"]) == 0
+    (spec,) = [r for r in load_all(work / "configs", "tiny", parse_overrides(["train.epochs=2"]),
+                                   check_models=False)[0].runs if r.run_id == "s0"]
+    assert json.loads((run_dir(results, s0) / SUMMARY).read_text())["identity"] == spec.identity
+    assert not (results / "oneoff").exists()
+
+
+STUB = """\
+SHELL := bash
+VENV := {venv}
+FTBENCH := echo FTBENCH
+LAUNCH :=
+OPTS :=
+OVERRIDES :=
+GENERATED := {generated}
+RENDER_SRC :=
+include {plan_mk}
+"""
+
+
+@pytest.mark.slow
+def test_refresh_makes_make_rerun_exactly_the_stale_configuration(tmp_path):
+    """plan.mk under make -n, with the Makefile's variables stubbed: after a clone's arbitrary
+    file times every run looks stale or current by accident; after planning, only the
+    configuration with a stale summary is run again."""
+    work = workdir(tmp_path, {"demo": TWO})
+    results = work / "results" / "tiny"
+    exps = _plan(work)
+    runs = {r.run_id: r for r in exps[0].runs}
+    plan.write(exps, "tiny", results, results / "plan.mk")
+    for r in runs.values():
+        fake_summary(r, results, identity="0" * 16 if r.run_id == "b--s1" else None)
+    (tmp_path / "venv").touch()
+    stub = tmp_path / "stub.mk"
+    stub.write_text(STUB.format(venv=tmp_path / "venv", generated=tmp_path / "generated",
+                                plan_mk=results / "plan.mk"))
+    goals = [str(run_dir(results, r) / SUMMARY) for r in runs.values()]
+
+    def reruns() -> list[str]:
+        proc = subprocess.run(["make", "-n", "-f", str(stub), *goals], capture_output=True,
+                              text=True, cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        return re.findall(r"FTBENCH run (.*) --planned", proc.stdout)
+
+    assert reruns() == []  # every summary is newer than its stamp: Make cannot tell
+    plan.write(exps, "tiny", results, results / "plan.mk")
+    assert reruns() == ["demo/b--s0 demo/b--s1"]  # one process for the configuration
+    for path in results.rglob(SUMMARY):  # as after a clone: summaries older than stamps
+        os.utime(path, ns=(1, 1))
+    assert sorted(reruns()) == ["demo/a--s0 demo/a--s1", "demo/b--s0 demo/b--s1"]
+    plan.write(exps, "tiny", results, results / "plan.mk")
+    assert reruns() == ["demo/b--s0 demo/b--s1"]
+
+
+GOALS_NEEDING_PLAN = ["all", "demo", "{results}/tiny/demo.csv",
+                      "{results}/tiny/runs/demo/s0/summary.json",
+                      "{generated}/tiny/demo/table.tex", "{generated}/tiny/profile.tex",
+                      "{build}/tiny/paper.pdf"]
+GOALS_WITHOUT_PLAN = ["help", "lint", "clean", "status", "plan", "test-fast", "data", "bench",
+                      "params", "paper", "tune"]
+
+
+@pytest.mark.slow
+def test_the_plan_is_made_for_exactly_the_goals_that_need_it(tmp_path):
+    """`make -n GOAL` with the planning command stubbed: it runs (Make remakes an included
+    makefile even under -n) for runs, tables and their files, a table being any file of
+    CONFIGS, and not for the other targets."""
+    work = workdir(tmp_path, {"demo": DEMO})
+    venv = tmp_path / "venv-installed"
+    venv.touch()
+    names = {"results": tmp_path / "results", "generated": tmp_path / "generated",
+             "build": tmp_path / "build"}
+    variables = [f"CONFIGS={work / 'configs'}", f"RESULTS={names['results']}",
+                 f"GENERATED_ROOT={names['generated']}", f"BUILD_ROOT={names['build']}",
+                 f"VENV={venv}", "FTBENCH=echo FTBENCH", "PY=echo PY", "JOBS=1"]
+
+    def planned(goal: str) -> bool:
+        proc = subprocess.run(["make", "-n", goal.format(**names), *variables], cwd=ROOT,
+                              capture_output=True, text=True, timeout=120)
+        return "FTBENCH plan --make" in proc.stdout
+
+    for goal in GOALS_NEEDING_PLAN:
+        assert planned(goal), goal
+    for goal in GOALS_WITHOUT_PLAN:
+        assert not planned(goal), goal
+
+
+@pytest.mark.slow
+def test_the_pdf_is_current_after_its_rule_ran_even_if_latexmk_had_nothing_to_do(tmp_path):
+    import time
+
+    names = {k: tmp_path / k for k in ("results", "generated", "build")}
+    (tmp_path / "configs").mkdir()
+    venv, source = tmp_path / "venv-installed", tmp_path / "main.tex"
+    venv.touch()
+    source.touch()
+    pdf = names["build"] / "tiny" / "paper.pdf"
+    start = time.time() - 4  # in order, and newer than the code files the params rule reads
+    for i, path in enumerate([names["results"] / "tiny" / "params.csv",
+                              names["generated"] / "tiny" / "params" / "table.tex",
+                              pdf,  # older than what it is built from: its rule runs
+                              names["generated"] / "tiny" / "profile.tex"]):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+        os.utime(path, (start + i, start + i))
+    variables = [f"CONFIGS={tmp_path / 'configs'}", f"RESULTS={names['results']}",
+                 f"GENERATED_ROOT={names['generated']}", f"BUILD_ROOT={names['build']}",
+                 f"VENV={venv}", f"PAPER_SRC={source}", "RENDER_SRC=", "FTBENCH=echo FTBENCH",
+                 "PY=true", "LATEXMK=true"]  # a latexmk that finds nothing to redo
+
+    def make(*args):
+        return subprocess.run(["make", *args, str(pdf), *variables], cwd=ROOT,
+                              capture_output=True, text=True, timeout=120)
+
+    assert make("-q").returncode == 1  # out of date
+    built = make()
+    assert built.returncode == 0, built.stderr
+    assert make("-q").returncode == 0, "after its rule ran, the PDF still looks out of date"

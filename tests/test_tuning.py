@@ -1,0 +1,75 @@
+"""The tuned settings are the ones the configs hold: for every table with a `tune:` block, the
+tiny plan uses the value `ftbench tune` chose on validation accuracy (results/tuning/tiny.csv)
+for each configuration it tuned; with `on_label`, every configuration of the table uses the
+value chosen for the labelled ones (an ablation changes one thing at a time)."""
+
+from __future__ import annotations
+
+import csv
+import math
+
+import pytest
+
+from conftest import ROOT
+from ftbench.config import leaves, load_all
+
+PROFILE = "tiny"
+CSV = ROOT / "results" / "tuning" / f"{PROFILE}.csv"
+
+
+def _chosen() -> dict[str, dict[str, dict]]:
+    """table -> run_id of each tuned configuration's first seed -> {key, value}."""
+    with open(CSV, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    out: dict[str, dict[str, dict]] = {}
+    for r in rows:
+        if r["chosen"] == "True":
+            runs = out.setdefault(r["table"], {})
+            assert r["run_id"] not in runs, f"{CSV}: two values chosen for {r['run_id']}"
+            runs[r["run_id"]] = {"key": r["key"], "value": float(r["value"])}
+    return out
+
+
+def _tuned_tables():
+    return [e for e in load_all(ROOT / "configs", PROFILE, check_models=False)
+            if e.runs and e.tune.key]
+
+
+def test_some_tables_are_tuned():
+    assert _tuned_tables(), "no table of the tiny profile has a tune: block"
+
+
+@pytest.mark.parametrize("table", [e.name for e in _tuned_tables()])
+def test_the_configs_hold_the_chosen_values(table):
+    if not CSV.exists():
+        pytest.skip(f"{CSV.relative_to(ROOT)} does not exist yet; `make tune` writes it")
+    (e,) = [e for e in _tuned_tables() if e.name == table]
+    chosen = _chosen().get(table)
+    assert chosen, f"{table} has a tune: block but no chosen value in {CSV}; run make tune"
+    first = min(r.config.seed for r in e.runs)
+    by_id = {r.run_id: r for r in e.runs}
+    for run_id, pick in chosen.items():
+        assert run_id in by_id, f"{CSV}: {table}/{run_id} is not a planned run any more"
+        assert pick["key"] == e.tune.key, (table, pick["key"], e.tune.key)
+        assert by_id[run_id].config.seed == first, "tuned on the first seed only"
+    tuned = {run_id: by_id[run_id].axes for run_id in chosen}
+    if e.tune.on_label:
+        assert all(e.tune.on_label in axes.values() for axes in tuned.values()), \
+            f"{table}: tuned configurations without the label {e.tune.on_label}"
+        values = {pick["value"] for pick in chosen.values()}
+        assert len(values) == 1, f"{table}: several values chosen for {e.tune.on_label}"
+        (value,) = values
+        want = {r.key: value for r in e.runs}  # every configuration of the table
+    else:
+        # every configuration tuned: the seeds of a configuration share its axes
+        missing = {tuple(r.axes.items()) for r in e.runs} - {tuple(a.items())
+                                                             for a in tuned.values()}
+        assert not missing, f"{table}: configurations never tuned: {sorted(missing)}"
+        value_of = {tuple(tuned[run_id].items()): pick["value"]
+                    for run_id, pick in chosen.items()}
+        want = {r.key: value_of[tuple(r.axes.items())] for r in e.runs}
+    for r in e.runs:
+        held = leaves(r.config)[e.tune.key]
+        assert math.isclose(held, want[r.key], rel_tol=1e-9), (
+            f"{r.key}: {e.tune.key} is {held:g}, but make tune chose {want[r.key]:g}; "
+            f"put the chosen value in configs/{table}.yaml")
