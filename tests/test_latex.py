@@ -31,3 +31,14 @@ def test_pareto_front_keeps_only_undominated_points():
            {"trainable": 50, "accuracy": 0.7}]
     front = pareto_front(pts)
     assert [(p["trainable"], p["accuracy"]) for p in front] == [(10, 0.5), (50, 0.7), (1000, 0.9)]
+
+
+def test_every_kind_of_table_has_a_renderer():
+    import typing
+
+    from ftbench.config import ReportConfig
+    from ftbench.report import tables
+    from ftbench.report.tables import ablation, benchmark, grid, paired, study  # noqa: F401
+
+    kinds = typing.get_args(typing.get_type_hints(ReportConfig)["table"])
+    assert set(kinds) == set(tables.RENDERERS)

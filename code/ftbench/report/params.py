@@ -9,27 +9,19 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from pathlib import Path
 
-import timm
 from tqdm import tqdm
 
 from ftbench import atomic
 from ftbench.config import Experiment
 from ftbench.data.registry import DATASETS
-from ftbench.models.factory import use_cifar_stem
+from ftbench.identity import params_key
+from ftbench.models.factory import create_model, untrained
 from ftbench.models.methods import apply_method, count_parameters
 
 COLUMNS = ["table", "seed", "variant", "model", "model_label", "method", "lora_r", "lora_alpha",
-           "lora_targets", "classes", "trainable_params", "total_params"]
-
-
-def config_key(table: str, c) -> tuple:
-    """What the counts depend on: runs of a table that share it share one row."""
-    return (table, c.model.name, json.dumps(c.model.kwargs, sort_keys=True), c.model.cifar_stem,
-            json.dumps(c.method.__dict__, sort_keys=True), DATASETS[c.data.name].num_classes,
-            c.data.channels)
+           "lora_targets", "lora_modules", "classes", "trainable_params", "total_params"]
 
 
 def configurations(experiments: list[Experiment]) -> list[dict]:
@@ -39,7 +31,7 @@ def configurations(experiments: list[Experiment]) -> list[dict]:
         for r in e.runs:
             c = r.config
             classes = DATASETS[c.data.name].num_classes
-            key = config_key(e.name, c)
+            key = params_key(e.name, c)
             if key in seen:
                 continue
             seen.add(key)
@@ -49,22 +41,33 @@ def configurations(experiments: list[Experiment]) -> list[dict]:
     return out
 
 
+def adapted_modules(model) -> str:
+    """The modules LoRA adapts, as a reader names them: 'conv1, conv2 of layer3, layer4 (12)'
+    rather than the regular expression that chose them."""
+    names = [n.removeprefix("base_model.model.") for n, m in model.named_modules()
+             if hasattr(m, "lora_A")]
+    if not names:
+        return ""
+    stages = dict.fromkeys(n.split(".")[0] for n in names)
+    leaves = dict.fromkeys(".".join(p for p in n.split(".")[1:] if not p.isdigit())
+                           for n in names)
+    return f"{', '.join(leaves)} of {', '.join(stages)} ({len(names)})"
+
+
 def count_all(experiments: list[Experiment]) -> list[dict]:
     rows = []
     for item in tqdm(configurations(experiments), desc="params", disable=None):
         c, e = item["config"], item["experiment"]
-        model = timm.create_model(c.model.name.split(".")[0], pretrained=False,
-                                  num_classes=item["classes"], in_chans=c.data.channels,
-                                  **c.model.kwargs)
-        if c.model.cifar_stem:
-            use_cifar_stem(model)
-        trainable, total = count_parameters(apply_method(model, c.method))
+        model = create_model(untrained(c.model), item["classes"], c.data.channels, None)
+        model = apply_method(model, c.method)
+        trainable, total = count_parameters(model)
         lora = c.method.name == "lora"
         rows.append({
             "table": e.name, "seed": e.seed, "variant": item["variant"], "model": c.model.name,
             "model_label": c.model.label or c.model.name, "method": c.method.name,
             "lora_r": c.method.r if lora else "", "lora_alpha": c.method.alpha if lora else "",
             "lora_targets": " ".join(c.method.targets) if lora else "",
+            "lora_modules": adapted_modules(model) if lora else "",
             "classes": item["classes"], "trainable_params": trainable, "total_params": total,
         })
     return rows

@@ -1,0 +1,145 @@
+"""One renderer per kind of table (`report.table` in an experiment's config), behind a registry
+as timm registers its models. Each takes the table's results (`TableResults`: its CSV and its
+runs' files) and writes the LaTeX table, its figures and its number macros."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ftbench import atomic
+from ftbench.report import compare, stats
+from ftbench.report.latex import (
+    Tex,
+    count,
+    escape,
+    macro_key,
+    macros_text,
+    mean_std,
+    num,
+    pct,
+    pvalue,
+)
+from ftbench.report.results import Group, TableResults
+
+RENDERERS: dict[str, Callable[[TableResults, Path], Rendered]] = {}
+
+
+def renderer(kind: str):
+    """Register the renderer of a table kind."""
+    def register(fn):
+        RENDERERS[kind] = fn
+        return fn
+    return register
+
+
+@dataclass
+class Rendered:
+    table: str  # the LaTeX table
+    macros: dict[str, str] = field(default_factory=dict)
+
+
+def render_table(results: TableResults, generated: Path) -> None:
+    from ftbench.report.tables import ablation, benchmark, grid, paired, study  # noqa: F401
+
+    out = Path(generated) / results.name
+    done = RENDERERS[results.experiment.report.table](results, out)
+    m = common_macros(results) | comparison_macros(results) | done.macros
+    atomic.write_text(out / "macros.tex", macros_text(m))
+    atomic.write_text(out / "table.tex", done.table)  # last: Make's target for this table
+
+
+def caption(results: TableResults) -> str:
+    return results.experiment.report.caption or results.experiment.title
+
+
+def seeds_phrase(results: TableResults) -> Tex:
+    """'mean $\\pm$ std over 3 seeds', or 'one seed': how many runs each cell averages."""
+    n = len(results.seeds)
+    return Tex(f"mean $\\pm$ std over {n} seeds" if n > 1 else "one seed")
+
+
+def _group_macros(results: TableResults, g: Group) -> dict[str, str]:
+    k = [results.name, *g.axes.values()]
+    return {macro_key(*k, "acc"): mean_std(g.values("accuracy")),
+            macro_key(*k, "f1"): mean_std(g.values("macro_f1")),
+            macro_key(*k, "auc"): mean_std(g.values("macro_auc")),
+            macro_key(*k, "train-s"): mean_std(g.values("train_s"), num),
+            macro_key(*k, "trainable"): count(g.trainable),
+            macro_key(*k, "total"): count(g.total),
+            macro_key(*k, "trainable-pct"): num(100 * g.trainable / g.total, 2),
+            macro_key(*k, "label"): escape(g.label),
+            macro_key(*k, "dataset"): escape(g.dataset)}
+
+
+def common_macros(results: TableResults) -> dict[str, str]:
+    """Per configuration, and averaged over each axis value: what the prose may cite."""
+    name, rows = results.name, results.rows
+    m = {macro_key(name, "runs"): str(len(rows)), macro_key(name, "seeds"): str(len(results.seeds)),
+         macro_key(name, "seeds-phrase"): seeds_phrase(results),
+         macro_key(name, "title"): escape(results.experiment.title),
+         macro_key(name, "train-minutes"): num(sum(float(r["wall_s"]) for r in rows) / 60)}
+    for g in results.groups:
+        m |= _group_macros(results, g)
+    for axis in results.axes:
+        for v in dict.fromkeys(r[f"axis_{axis}"] for r in rows):
+            sel = [r for r in rows if r[f"axis_{axis}"] == v]
+            m[macro_key(name, axis, v, "mean-acc")] = pct(stats.mean(r["accuracy"] for r in sel))
+            m[macro_key(name, axis, v, "label")] = escape(
+                sel[0]["dataset_display"] if axis == "dataset" else sel[0]["model_label"])
+    if len(results.axes) > 2:  # each combination of the other axes, over the first (datasets)
+        combos: dict[tuple, list[dict]] = {}
+        for r in rows:
+            combos.setdefault(tuple(r[f"axis_{a}"] for a in results.axes[1:]), []).append(r)
+        for combo, sel in combos.items():
+            m[macro_key(name, "mean", *combo, "acc")] = pct(stats.mean(r["accuracy"] for r in sel))
+    return m
+
+
+def comparison_macros(results: TableResults) -> dict[str, str]:
+    """For each configuration against its baseline: the Holm-adjusted p, the difference, and a
+    generated sentence (direction, size, significance)."""
+    m = {}
+    several = len({g.dataset for g in results.groups}) > 1
+    for cmp in results.comparisons:
+        k = [results.name, *cmp.other.axes.values()]
+        m[macro_key(*k, "p")] = compare.p_text(cmp)
+        m[macro_key(*k, "diff")] = Tex(f"{cmp.diff:+.1f}")
+        m[macro_key(*k, "sentence")] = compare.sentence(cmp, cmp.other.dataset if several else "")
+    return m
+
+
+def p_of(results: TableResults) -> dict[int, float]:
+    """id(group) -> its Holm-adjusted p against its baseline (a baseline has none)."""
+    return {id(c.other): c.p_holm for c in results.comparisons}
+
+
+def row_view(results: TableResults, g: Group) -> dict:
+    """A configuration as a table row shows it: formatted, escaped LaTeX values."""
+    p = p_of(results).get(id(g))
+    return {
+        "group": g, "axes": g.axes, "dataset": escape(g.dataset), "label": escape(g.label),
+        "method": escape(g.method), "lora_r": g.lora_r, "diverged": g.status != "ok",
+        "acc": mean_std(g.values("accuracy")), "f1": mean_std(g.values("macro_f1")),
+        "auc": mean_std(g.values("macro_auc")), "p": pvalue(p) if p is not None
+        else Tex("--"), "train_s": mean_std(g.values("train_s"), num),
+        "per_epoch_s": mean_std(g.values("per_epoch_s"), num),
+        "peak_mib": mean_std(g.values("peak_mib"), num), "trainable": count(g.trainable),
+        "trainable_pct": num(100 * g.trainable / g.total, 2),
+    }
+
+
+def baseline_words(results: TableResults) -> str:
+    r = results.experiment.report
+    return r.baseline or ("the first row of its dataset" if len(results.axes) > 1
+                          else "the first row")
+
+
+def test_words(results: TableResults) -> Tex:
+    """The caption's sentence on the p column."""
+    n = len(results.seeds)
+    seeds = f"stratified by seed over all {n} seeds" if n > 1 else "one seed"
+    return Tex(f"$p$: exact McNemar test of per-image correctness on the test set ({seeds}; "
+               f"Holm-adjusted within the table) against {escape(baseline_words(results))} "
+               "(-- for that row)")

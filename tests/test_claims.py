@@ -1,0 +1,252 @@
+"""Claims versus findings (paper/claims.yaml, ftbench.report.claims): the verdicts come from the
+data. A results set of the whole tiny profile is written without training (fake summaries and
+predictions for every planned run, the CSVs aggregated from them, a params table); changing one
+value in one CSV then flips a verdict, and a claim about a dataset the tiny profile does not
+run is not measurable at this scale."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import ROOT, fake_summary
+from ftbench.config import load_all
+from ftbench.report import claims
+from ftbench.report.aggregate import aggregate
+from ftbench.report.params import COLUMNS as PARAMS_COLUMNS
+
+CLAIMS = ROOT / "paper" / "claims.yaml"
+N = 100
+
+
+def _first(k: int) -> np.ndarray:
+    return np.arange(N) < k
+
+
+def _correct(run) -> np.ndarray:
+    """The claimed winners right on 80 of 100 test images, the claimed losers on 60."""
+    v = run.axes.get("variant")
+    if run.table == "resnet34-lora":
+        return _first(80 if v == "head" else 60)
+    if run.table == "vit-lora-vs-cnn-head":
+        return _first(80 if v == "vit-lora" else 60)
+    return _first(75)
+
+
+def _measured(run) -> dict:
+    """Seed 000's speed and memory: classifier-only 1.24-1.26x the time per epoch of LoRA,
+    LoRA 80% of its memory (both within the claimed ranges, in every seed)."""
+    if run.table != "resnet34-lora":
+        return {}
+    head = run.axes["variant"] == "head"
+    per_epoch = 12.5 + 0.1 * (run.config.seed - 1) if head else 10.0
+    return {"time": {"train_s": 5 * per_epoch, "per_epoch_s": per_epoch, "feature_cache_s": 0.0,
+                     "wall_s": 6 * per_epoch},
+            "memory": {"peak_mib": 100.0 if head else 80.0, "kind": "cpu_peak_rss"}}
+
+
+PARAMS = [  # full-size counts as `ftbench params` writes them (only the rows claims read)
+    {"table": "resnet34-lora", "seed": "000", "variant": "head", "method": "head",
+     "classes": 100, "trainable_params": 51_300, "total_params": 21_335_972},
+    {"table": "resnet34-lora", "seed": "000", "variant": "lora", "method": "lora",
+     "classes": 100, "trainable_params": 215_000, "total_params": 21_500_000},  # 1.00%
+    {"table": "vit-lora-food101", "seed": "003", "variant": "vit-lora", "method": "lora",
+     "classes": 101, "trainable_params": 1_257_317, "total_params": 87_055_973},  # 1.444%
+]
+
+
+def _write_params(path: Path, rows: list[dict]) -> None:
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=PARAMS_COLUMNS, restval="")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """(experiments, results folder) of the whole tiny profile, every run faked."""
+    results = tmp_path_factory.mktemp("claims") / "results" / "tiny"
+    experiments = load_all(ROOT / "configs", "tiny", check_models=False)
+    for e in experiments:
+        for r in e.runs:
+            fake_summary(r, results, _correct(r), **_measured(r))
+        if e.runs:
+            aggregate(e, results)
+    _write_params(results / "params.csv", PARAMS)
+    return experiments, results
+
+
+@pytest.fixture
+def results(tiny, tmp_path):
+    """A private copy of the tiny results set, for a test to edit."""
+    import shutil
+
+    experiments, source = tiny
+    dst = tmp_path / "tiny"
+    shutil.copytree(source, dst)
+    return experiments, dst
+
+
+def _judge(experiments, results) -> list[claims.Finding]:
+    return claims.findings(CLAIMS, experiments, results)
+
+
+def _one(found, table: str, kind: str, column: str = "", params: bool = False):
+    (f,) = [f for f in found if (f.claim.table, f.claim.kind, f.claim.column, f.claim.params)
+            == (table, kind, column, params)]
+    return f
+
+
+def _edit_csv(path: Path, run_id: str, column: str, value) -> None:
+    """Change ONE cell of a table's CSV."""
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    (row,) = [r for r in rows if r["run_id"] == run_id]
+    row[column] = str(value)
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def test_every_claim_gets_a_verdict_from_the_data(tiny):
+    found = _judge(*tiny)
+    assert len(found) == len(claims.load_claims(CLAIMS))
+    verdicts = (claims.SUPPORTED, claims.CONTRADICTED, claims.NOT_SIGNIFICANT,
+                claims.NOT_MEASURABLE)
+    assert all(f.verdict in verdicts for f in found)
+    assert _one(found, "resnet34-lora", "comparison").verdict == claims.SUPPORTED
+    assert _one(found, "vit-lora-vs-cnn-head", "comparison").verdict == claims.SUPPORTED
+    assert _one(found, "resnet34-lora", "ratio", "per_epoch_s").verdict == claims.SUPPORTED
+    assert _one(found, "resnet34-lora", "ratio", "peak_mib").verdict == claims.SUPPORTED
+    assert _one(found, "vit-lora-food101", "value", params=True).verdict == claims.SUPPORTED
+    merge = _one(found, "vit-lora-tinyimagenet", "ratio",
+                 "unmerged_ms_per_image/merged_ms_per_image")
+    assert merge.verdict == claims.SUPPORTED and "2.00 [2.00, 2.00]" in merge.measured
+
+
+def test_claims_about_real_datasets_are_not_measurable_at_tiny_scale(tiny):
+    found = _judge(*tiny)
+    needing = [f for f in found if f.claim.requires]
+    assert needing, "claims.yaml has claims that need a real dataset and schedule"
+    for f in needing:
+        assert f.verdict == claims.NOT_MEASURABLE, (f.claim.claim, f.verdict)
+        assert f.measured == "--"
+    # ... although the tiny profile ran the table: its stand-in is not the claim's dataset
+    food = _one(found, "vit-lora-food101", "value", "accuracy")
+    assert food.verdict == claims.NOT_MEASURABLE
+
+
+def test_the_same_claim_is_judged_once_its_requirements_hold(results):
+    """Rows that did run Food-101 for 5 epochs make seed 003's accuracy claim measurable."""
+    experiments, folder = results
+    path = folder / "vit-lora-food101.csv"
+    with open(path, newline="") as f:
+        run_ids = [r["run_id"] for r in csv.DictReader(f)]
+    for run_id in run_ids:
+        _edit_csv(path, run_id, "dataset", "food101")
+        _edit_csv(path, run_id, "epochs", 5)
+        _edit_csv(path, run_id, "accuracy", 0.905)
+    food = _one(_judge(experiments, folder), "vit-lora-food101", "value", "accuracy")
+    assert food.verdict == claims.SUPPORTED and food.measured.startswith("90.5")
+    # one seed far off widens the seeds' interval: it still meets the claim
+    _edit_csv(path, run_ids[0], "accuracy", 0.80)
+    food = _one(_judge(experiments, folder), "vit-lora-food101", "value", "accuracy")
+    assert food.verdict == claims.SUPPORTED
+    for run_id in run_ids:  # every seed at 80%: the interval misses 90.45-90.55%
+        _edit_csv(path, run_id, "accuracy", 0.80)
+    food = _one(_judge(experiments, folder), "vit-lora-food101", "value", "accuracy")
+    assert food.verdict == claims.CONTRADICTED and food.measured.startswith("80.0")
+
+
+def test_one_parameter_count_flips_seed_003s_claim(results):
+    experiments, folder = results
+    before = _one(_judge(experiments, folder), "vit-lora-food101", "value", params=True)
+    assert before.verdict == claims.SUPPORTED and "1.44" in before.measured
+    _write_params(folder / "params.csv",
+                  [dict(r, trainable_params=1_357_317) if r["table"] == "vit-lora-food101"
+                   else r for r in PARAMS])
+    after = _one(_judge(experiments, folder), "vit-lora-food101", "value", params=True)
+    assert after.verdict == claims.CONTRADICTED and "1.56" in after.measured
+
+
+def test_one_time_per_epoch_flips_seed_000s_speed_claim(results):
+    """Seed 0's classifier-only epoch as fast as LoRA's: the three seeds' ratios (1.0, 1.25,
+    1.26) no longer exclude 1, so the claimed speed-up is not significant."""
+    experiments, folder = results
+    _edit_csv(folder / "resnet34-lora.csv", "cifar100--head--s0", "per_epoch_s", 10.0)
+    found = _judge(experiments, folder)
+    speed = _one(found, "resnet34-lora", "ratio", "per_epoch_s")
+    assert speed.verdict == claims.NOT_SIGNIFICANT, speed.measured
+    # the other claims on the same table do not move
+    assert _one(found, "resnet34-lora", "ratio", "peak_mib").verdict == claims.SUPPORTED
+    assert _one(found, "resnet34-lora", "comparison").verdict == claims.SUPPORTED
+
+
+def test_one_memory_value_flips_seed_000s_memory_claim(results):
+    """LoRA's memory at 95% of classifier-only's in every seed of one dataset: the ratio
+    excludes 1 on the claimed side but misses the claimed 15-25% saving."""
+    experiments, folder = results
+    for seed in (0, 1, 2):
+        _edit_csv(folder / "resnet34-lora.csv", f"food101--lora--s{seed}", "peak_mib", 95.0)
+    memory = _one(_judge(experiments, folder), "resnet34-lora", "ratio", "peak_mib")
+    assert memory.verdict == claims.CONTRADICTED, memory.measured
+
+
+def test_one_latency_flips_the_merge_claim(results):
+    experiments, folder = results
+    _edit_csv(folder / "vit-lora-tinyimagenet.csv", "r4--s0", "merged_ms_per_image", 4.0)
+    merge = _one(_judge(experiments, folder), "vit-lora-tinyimagenet", "ratio",
+                 "unmerged_ms_per_image/merged_ms_per_image")
+    assert merge.verdict == claims.NOT_SIGNIFICANT, merge.measured
+
+
+def test_a_comparison_the_data_reverse_is_contradicted(results):
+    """The paired test reads the predictions: LoRA better than classifier-only on one dataset
+    (every seed) contradicts seed 000's claim, whatever the other dataset says."""
+    from conftest import predictions_with, write_predictions
+
+    experiments, folder = results
+    (e,) = [e for e in experiments if e.name == "resnet34-lora"]
+    for r in e.runs:
+        if r.axes == {"dataset": "food101", "variant": "lora"}:
+            write_predictions(folder / "runs" / r.key, *predictions_with(_first(95), 20), 20)
+            _edit_csv(folder / "resnet34-lora.csv", r.run_id, "accuracy", 0.95)
+    found = _one(_judge(experiments, folder), "resnet34-lora", "comparison")
+    assert found.verdict == claims.CONTRADICTED
+    assert "1 of 2 significantly as claimed, 1 the other way" in found.measured
+
+
+def test_the_rendered_summary_counts_the_verdicts(tiny, tmp_path):
+    from ftbench.report.render import render_summary
+
+    experiments, folder = tiny
+    render_summary(experiments, "tiny", "a test build", folder, tmp_path / "generated")
+    macros = (tmp_path / "generated" / "profile.tex").read_text()
+    found = _judge(*tiny)
+    for verdict, key in ((claims.SUPPORTED, "supported"),
+                         (claims.NOT_MEASURABLE, "not-measurable-at-this-scale")):
+        count = sum(f.verdict == verdict for f in found)
+        assert f"claims/{key}}}{{{count}}}" in macros.replace(" ", ""), (key, count)
+    table = (tmp_path / "generated" / "claims.tex").read_text()
+    assert table.count("not measurable at this scale") == sum(
+        f.verdict == claims.NOT_MEASURABLE for f in found)
+
+
+@pytest.mark.slow
+def test_every_table_of_the_tiny_profile_renders_from_these_results(tiny, tmp_path):
+    """Each kind of table (benchmark, paired, ablation, study, grid) through its renderer."""
+    from ftbench.report.render import render_table
+
+    experiments, folder = tiny
+    kinds = set()
+    for e in experiments:
+        if e.runs:
+            render_table(e, folder, tmp_path)
+            assert (tmp_path / e.name / "table.tex").read_text().strip(), e.name
+            assert (tmp_path / e.name / "macros.tex").exists(), e.name
+            kinds.add(e.report.table)
+    assert kinds == {"benchmark", "paired", "ablation", "study", "grid"}
