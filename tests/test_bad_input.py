@@ -1,5 +1,7 @@
 """The bad-input catalogue: every case gives one line naming the problem and the fix, exit
-status 2, no traceback, and writes nothing under results/.
+status 2, no traceback, and writes nothing under results/ (nor anywhere else in its folder; the
+one exception, a run stopped by a full disk keeping the log of the epoch it finished, is named
+in its case).
 
 CASES is also the README's table ("Bad input"): `test_readme_lists_every_case` keeps the two
 equal, so the documentation cannot drift from what the tool prints.
@@ -7,85 +9,302 @@ equal, so the documentation cannot drift from what the tool prints.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import errno
 import hashlib
+import json
 import os
 import re
+import shlex
 import shutil
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from conftest import ROOT
-from ftbench import checkpoint
+from conftest import ONE_RUN, ROOT
+from ftbench import atomic, checkpoint, runlock
 from ftbench.cli import main
 
-DEMO = """\
-title: Demo
-description: one small run for the bad-input cases
-base:
-  model: {name: vit_micro_patch4_32, label: ViT-micro}
-  method: {name: lora, r: 4, alpha: 8, targets: [qkv.q, qkv.v]}
-  data: {name: digits, image_size: 32, train_limit: 64}
-  train: {epochs: 1, batch_size: 32}
-  device: cpu
-report: {table: benchmark, caption: demo}
-"""
+DEMO = ONE_RUN
+# Two configurations of one table, for the cases that compare runs
+PAIR = DEMO.replace("title: Demo", "title: Pair").replace(
+    "report:", "axes:\n  rank:\n    values:\n      r4: {method: {r: 4}}\n"
+               "      r8: {method: {r: 8}}\nreport:")
 RUN = ["run", "demo/s0"]
 RUN_DIR = Path("results/tiny/runs/demo/s0")
+FILE = "configs/demo.yaml"  # where a config file's errors point
+AT = f"{FILE} [s0]"  # where the errors of the run's planned values point
+ONEOFF = "demo/s0 with overrides"  # where the errors of `ftbench run KEY key=value` point
+FOREIGN = "0123456789abcdef"  # an identity no run of the demo has
+
+
+@dataclass
+class Ctx:
+    """What a case's setup may use: its folder, pytest's monkeypatch, and a stack of contexts
+    held while the command runs (a lock another process would hold)."""
+
+    work: Path
+    monkeypatch: pytest.MonkeyPatch
+    stack: contextlib.ExitStack
 
 
 @dataclass
 class Case:
     input: str  # as the README shows it
     argv: list[str]
-    message: str  # the line after "ftbench: error: ", exactly
-    setup: object = None  # callable(work folder) preparing files
+    message: str  # the line after "ftbench: error: ", exactly (<identity>: the demo run's)
+    setup: Callable[[Ctx], None] | None = None
     env: dict = field(default_factory=dict)
+    # files the failing command may leave: a run stopped by a full disk keeps the log of the
+    # epoch it finished (the next attempt rewrites it), as it keeps any earlier checkpoint
+    keeps: tuple[str, ...] = ()
 
 
-def _override(arg: str, message: str) -> Case:
-    """`ftbench run demo/s0 <arg>`, shown in the README as the override itself."""
-    return Case(f"`{arg}`", [*RUN, arg], message)
+def _override(args: str, message: str, at: str = ONEOFF) -> Case:
+    """`ftbench run demo/s0 <args>`, shown in the README as the overrides themselves."""
+    return Case(f"`{args}`", [*RUN, *shlex.split(args)], f"{at}: {message}" if at else message)
 
 
-def _write(rel: str, text: str):
-    def setup(work: Path):
-        (work / rel).parent.mkdir(parents=True, exist_ok=True)
-        (work / rel).write_text(text)
+def _planned(args: str, message: str) -> Case:
+    """`ftbench plan <args>`: overrides of the whole plan."""
+    return Case(f"`ftbench plan {args}`", ["plan", *shlex.split(args)], f"{AT}: {message}")
+
+
+def _write(rel: str, content: str | bytes):
+    def setup(ctx: Ctx):
+        path = ctx.work / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
     return setup
 
 
-def _checkpoint(config_hash: str | None, truncate: bool = False):
-    def setup(work: Path):
+def _config(input: str, yaml_text: str, message: str, at: str = FILE,
+            argv: tuple = ("plan",)) -> Case:
+    """The demo's config file with `yaml_text` in it (`+...` appended to it, else replacing
+    it), checked by `ftbench plan`."""
+    text = DEMO + yaml_text[1:] if yaml_text.startswith("+") else yaml_text
+    return Case(input, list(argv), f"{at}: {message}" if at else message,
+                _write("configs/demo.yaml", text))
+
+
+def _demo_with(old: str, new: str) -> str:
+    assert old in DEMO, old
+    return DEMO.replace(old, new)
+
+
+def _axis(values: str) -> str:
+    """The demo with one axis `v` whose values are `values` (YAML flow mapping or list)."""
+    return "+axes:\n  v: " + values + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# finished runs, made by hand: what `ftbench run` writes, without training
+
+
+def _summary_of(spec) -> dict:
+    from ftbench.summary import Summary
+
+    c = spec.config
+    return dataclasses.asdict(Summary(
+        table=spec.table, run_id=spec.run_id, axes=spec.axes, status="ok",
+        identity=spec.identity, config_hash=c.hash(), config=c.to_dict(), inputs={},
+        dataset={"name": c.data.name, "display": "Digits", "classes": 10, "train": 64,
+                 "val": 135, "test": 20},
+        model={"name": c.model.name, "label": c.model.label, "method": c.method.name},
+        params={"trainable": 4746, "total": 152266},
+        test={"accuracy": 0.5, "macro_f1": 0.5, "macro_auc": 0.75, "loss": 1.5,
+              "confusion_matrix": [[2 if i == j else 0 for j in range(10)] for i in range(10)]},
+        best_epoch=1, best_val_accuracy=0.5, resumed_after=[], cached_features=False,
+        time={"train_s": 1.0, "per_epoch_s": 1.0, "feature_cache_s": 0.0, "wall_s": 1.5},
+        memory={"peak_mib": 50.0, "kind": "cpu_peak_rss"},
+        env={"device_name": "cpu", "torch": "2", "timm": "1", "peft": "0", "python": "3.11",
+             "torchvision": "0", "git_commit": "0" * 40, "git_dirty": False, "threads": 1,
+             "cuda": None},
+        world_size=1, started="2026-01-01T00:00:00+00:00",
+        finished="2026-01-01T00:01:00+00:00",
+        weights={"files": {"head.safetensors": 16}, "save_weights": "trainable"}))
+
+
+def _finish(ctx: Ctx, *tables: str) -> None:
+    """Every planned run of the demo (and of `tables`) finished, and each table aggregated."""
+    from ftbench.config import load_all
+    from ftbench.layout import run_dir
+
+    for name in tables:
+        (ctx.work / "configs" / f"{name}.yaml").write_text({"pair": PAIR}[name])
+    for e in load_all(Path("configs"), "tiny"):
+        for spec in e.runs:
+            folder = ctx.work / run_dir(Path("results/tiny"), spec)
+            (folder / "weights").mkdir(parents=True)
+            (folder / "summary.json").write_text(json.dumps(_summary_of(spec), indent=2))
+            (folder / "epochs.jsonl").write_text(json.dumps(
+                {"epoch": 1, "train_loss": 2.0, "train_accuracy": 0.4, "val_loss": 1.9,
+                 "val_accuracy": 0.5, "lr": 0.001, "epoch_time_s": 1.0}) + "\n")
+            y = np.arange(20) % 10
+            np.savez(folder / "predictions.npz", y_true=y.astype(np.int16),
+                     y_pred=np.where(y < 5, y, 0).astype(np.int16),
+                     probs=np.full((20, 10), 0.1, np.float16))
+            (folder / "weights" / "head.safetensors").write_bytes(b"\0" * 16)
+        assert main(["aggregate", e.name]) == 0
+
+
+def _finished(*tables: str, then=None):
+    """A setup: finished runs (see `_finish`), then `then(ctx)` breaking something."""
+    def setup(ctx: Ctx):
+        _finish(ctx, *tables)
+        if then:
+            then(ctx)
+    return setup
+
+
+def _replace(rel: str, content: str | bytes | Callable[[bytes], bytes]):
+    """`then`: the file `rel` replaced (by bytes, text, or a function of its bytes)."""
+    def then(ctx: Ctx):
+        path = ctx.work / rel
+        if callable(content):
+            path.write_bytes(content(path.read_bytes()))
+        else:
+            _write(rel, content)(ctx)
+    return then
+
+
+def _summary_edit(edit: Callable[[dict], None]):
+    def then(ctx: Ctx):
+        path = ctx.work / RUN_DIR / "summary.json"
+        data = json.loads(path.read_text())
+        edit(data)
+        path.write_text(json.dumps(data))
+    return then
+
+
+def _csv_edit(edit: Callable[[str], str], table: str = "demo"):
+    return _replace(f"results/tiny/{table}.csv", lambda b: edit(b.decode()).encode())
+
+
+def _half(data: bytes) -> bytes:
+    return data[: len(data) // 2]
+
+
+# ---------------------------------------------------------------------------------------------
+# other setups
+
+
+def _checkpoint(identity: str | None, truncate: bool = False, keys: dict | None = None):
+    def setup(ctx: Ctx):
         from ftbench.config import find_run, load_all
 
-        want = find_run(load_all(work / "configs", "tiny"), "demo/s0").config.hash()
-        path = work / RUN_DIR / "checkpoint.pt"
-        checkpoint.save(path, {"config_hash": config_hash or want, "epoch": 1})
+        planned = find_run(load_all(Path("configs"), "tiny"), "demo/s0").identity
+        path = ctx.work / RUN_DIR / "checkpoint.pt"
+        checkpoint.save(path, {"identity": identity or planned, "epoch": 1, **(keys or {})})
         if truncate:
-            path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+            path.write_bytes(_half(path.read_bytes()))
     return setup
 
 
-def _summary(text: str):
-    return _write(str(RUN_DIR / "summary.json"), text)
+def _data(fake: str, then=None):
+    """A fake of a real dataset in its native format under data/ (tests/test_files.py)."""
+    def setup(ctx: Ctx):
+        import test_files
+
+        root = ctx.work / "data"
+        if fake == "cifar10":
+            test_files.fake_cifar(root, monkeypatch=ctx.monkeypatch)
+        else:
+            getattr(test_files, f"fake_{fake}")(root)
+        if then:
+            then(root)
+    return setup
 
 
-def _corrupt_image(work: Path):
-    from test_files import fake_food101
-
-    root = work / "data"
-    fake_food101(root)
-    victim = sorted((root / "food-101" / "images").rglob("*.jpg"))[0]
-    victim.write_bytes(victim.read_bytes()[:40])
+def _truncate(rel: str):
+    def then(root: Path):
+        path = root / rel
+        path.write_bytes(path.read_bytes()[:40])
+    return then
 
 
-def _blocker(work: Path):
-    (work / "blocker").write_text("a file where the results folder should be\n")
+def _food_lacks_class(root: Path) -> None:
+    meta = root / "food-101" / "meta" / "test.json"
+    listing = json.loads(meta.read_text())
+    del listing["ramen"]
+    meta.write_text(json.dumps(listing))
 
+
+def _empty_class_folder(root: Path) -> None:
+    for p in (root / "tiny-imagenet-200" / "train" / "n01629819" / "images").iterdir():
+        p.unlink()
+
+
+def _unknown_wnid(root: Path) -> None:
+    path = root / "tiny-imagenet-200" / "val" / "val_annotations.txt"
+    path.write_text(path.read_text().replace("n01641577", "n09999999", 1))
+
+
+def _mnist_labels_short(root: Path) -> None:
+    from test_files import _idx
+
+    _idx(root / "MNIST" / "raw" / "train-labels-idx1-ubyte", np.arange(59) % 10)
+
+
+def _upstream(then=None):
+    """A table `up` whose run saves a backbone, and the demo starting from it."""
+    up = (DEMO.replace("title: Demo", "title: Up")
+          .replace("method: {name: lora, r: 4, alpha: 8, targets: [qkv.q, qkv.v]}",
+                   "method: {name: full}")
+          .replace("device: cpu", "device: cpu\n  save_backbone: true"))
+    down = _demo_with("label: ViT-micro}", "label: ViT-micro, pretrained: 'run:up/s0'}")
+
+    def setup(ctx: Ctx):
+        (ctx.work / "configs" / "up.yaml").write_text(up)
+        (ctx.work / "configs" / "demo.yaml").write_text(down)
+        if then:
+            then(ctx)
+    return setup
+
+
+def _full_disk(what: str = "replace", error: int = errno.ENOSPC):
+    """Every rename into place fails as on a full (or read-only) disk; or torch.save fails
+    the way it does when the disk fills under it."""
+    def setup(ctx: Ctx):
+        if what == "torch.save":
+            def save(*_args, **_kwargs):
+                raise RuntimeError("[enforce fail at inline_container.cc:626] . "
+                                   "PytorchStreamWriter failed writing central directory: "
+                                   "iostream error")
+            ctx.monkeypatch.setattr(checkpoint.torch, "save", save)
+            return
+
+        def replace(src, dst):
+            raise OSError(error, os.strerror(error), str(dst))
+        ctx.monkeypatch.setattr(atomic.os, "replace", replace)
+    return setup
+
+
+def _locked(ctx: Ctx) -> None:
+    ctx.stack.enter_context(runlock.hold(ctx.work / RUN_DIR))
+
+
+def _blocker(ctx: Ctx) -> None:
+    (ctx.work / "blocker").write_text("a file where a folder should be\n")
+
+
+def _dangling(ctx: Ctx) -> None:
+    os.symlink("nowhere", ctx.work / "link")
+
+
+# ---------------------------------------------------------------------------------------------
+# the catalogue
 
 CASES = {
+    # --- config files: YAML itself
     "malformed-yaml": Case(
         "a config file with broken YAML", ["plan"],
         "configs/broken.yaml: malformed YAML at line 2, column 1: expected ',' or ']', "
@@ -94,121 +313,764 @@ CASES = {
         "a config file that is a list", ["plan"],
         "configs/list.yaml: expected a mapping at the top level",
         _write("configs/list.yaml", "- a\n- b\n")),
-    "unknown-key": _override("train.eopchs=3",
-        "configs/demo.yaml [s0]: unknown key 'train.eopchs' (did you mean 'train.epochs'?)"),
-    "unknown-key-in-file": Case(
-        "`lerning_rate: 0.1` under `train:` in a config", ["plan"],
-        "configs/demo.yaml [s0]: unknown key 'train.lerning_rate' (did you mean 'train.lr'?)",
-        _write("configs/demo.yaml", DEMO.replace("epochs: 1,", "lerning_rate: 0.1, epochs: 1,"))),
-    "wrong-type": _override("train.epochs=ten",
-        "configs/demo.yaml [s0]: 'train.epochs' must be int, got 'ten'; fix the value"),
-    "rank-zero": _override("method.r=0",
-        "configs/demo.yaml [s0]: method.r must be at least 1 (got 0); set e.g. method.r=8"),
-    "rank-negative": _override("method.r=-4",
-        "configs/demo.yaml [s0]: method.r must be at least 1 (got -4); set e.g. method.r=8"),
-    "alpha": _override("method.alpha=0",
-        "configs/demo.yaml [s0]: method.alpha must be positive (got 0.0)"),
-    "dropout": _override("method.dropout=1.5",
-        "configs/demo.yaml [s0]: method.dropout must be in [0, 1) (got 1.5)"),
+    "yaml-two-documents": Case(
+        "a config file holding two YAML documents", ["plan"],
+        "configs/two.yaml: malformed YAML at line 2, column 1: expected a single document in "
+        "the stream but found another document",
+        _write("configs/two.yaml", "title: One\n---\ntitle: Two\n")),
+    "duplicate-key": _config(
+        "`title:` written twice in a config", "+title: Demo again\n",
+        "malformed YAML at line 10, column 1: key 'title' appears twice (lines 1 and 10); "
+        "keep one"),
+    "duplicate-nested-key": _config(
+        "`epochs` written twice under `train:`",
+        _demo_with("train: {epochs: 1,", "train: {epochs: 1, epochs: 2,"),
+        "malformed YAML at line 7, column 22: key 'epochs' appears twice (lines 7 and 7); "
+        "keep one"),
+    "list-as-key": _config(
+        "a list used as a key (`? [a, b]`)", "+? [a, b]\n: c\n",
+        "malformed YAML at line 10, column 3: a key is a list or a mapping; keys must be "
+        "plain names"),
+    "recursive-alias": _config(
+        "a value that contains itself through a YAML alias", "+tune: &t {values: [*t]}\n",
+        "a value contains itself through a YAML alias (*name); write it out instead"),
+    "not-utf8": Case(
+        "a config file in Latin-1, not UTF-8", ["plan"],
+        "configs/latin1.yaml: not UTF-8 text (byte 10); save the file as UTF-8",
+        _write("configs/latin1.yaml", b"title: Caf\xe9\n")),
+    "config-is-folder": Case(
+        "a folder named `configs/extra.yaml`", ["plan"],
+        "configs/extra.yaml: a folder where a config file should be",
+        lambda ctx: (ctx.work / "configs" / "extra.yaml").mkdir()),
+    # --- config files: the blocks of an experiment
+    "unknown-key-in-file": _config(
+        "`lerning_rate: 0.1` under `train:` in a config",
+        _demo_with("epochs: 1,", "lerning_rate: 0.1, epochs: 1,"),
+        "unknown key 'train.lerning_rate' (did you mean 'train.lr'?)", at=AT),
+    "unknown-top-level-key": _config(
+        "`titel:` at the top of a config", "+titel: Demo\n",
+        "unknown key 'titel' (did you mean 'title'?)"),
+    "unknown-profile-overlay": _config(
+        "`profiles: {tinny: ...}` (no such profile)", "+profiles: {tinny: {seeds: [0]}}\n",
+        "unknown profile 'tinny' under 'profiles' (did you mean 'tiny'?); choose one of: "
+        "paper, quick, tiny"),
+    "unknown-overlay-key": _config(
+        "`profiles: {tiny: {bsae: ...}}`", "+profiles: {tiny: {bsae: {}}}\n",
+        "unknown key 'profiles.tiny.bsae' (did you mean 'profiles.tiny.base'?)"),
+    "overlay-not-mapping": _config(
+        "`profiles: {tiny: 5}`", "+profiles: {tiny: 5}\n",
+        "'profiles.tiny' must be a mapping of keys to values, got 5; fix the block"),
+    "profiles-not-mapping": _config(
+        "`profiles: [tiny]`", "+profiles: [tiny]\n",
+        "'profiles' must map profile names to overlays"),
+    "base-not-mapping": _config(
+        "`base: [model, data]`", "title: Demo\nbase: [model, data]\n",
+        "'base' must be a mapping of keys to values, got ['model', 'data']; fix the block"),
+    "section-not-mapping": _override(
+        "train=5", "'train' must be a mapping of keys to values, got 5; fix the block"),
+    "enabled-not-bool": _config(
+        "`enabled: sometimes`", "+enabled: sometimes\n",
+        "'enabled' must be true or false, got 'sometimes'; fix the value"),
+    "title-not-text": _config(
+        "`title: [a, b]`", _demo_with("title: Demo", "title: [a, b]"),
+        "'title' must be text, got ['a', 'b']; fix the value"),
+    "unknown-profile-file-key": Case(
+        "`runn:` in `configs/profiles/tiny.yaml`", ["plan"],
+        "configs/profiles/tiny.yaml: unknown key 'runn' (did you mean 'run'?)",
+        _write("configs/profiles/tiny.yaml", "runn: {device: cpu}\n")),
+    "table-name-space": Case(
+        "a config file named `my table.yaml`", ["plan"],
+        "configs/my table.yaml: table name 'my table' may hold only letters, digits and "
+        ". _ + - (no spaces, '/' or '..'), since it names a folder; rename it",
+        _write("configs/my table.yaml", DEMO)),
+    # --- axes
+    "axes-not-mapping": _config(
+        "`axes: [lr]`", "+axes: [lr]\n",
+        "'axes' must be a mapping of keys to values, got ['lr']; fix the block"),
+    "axis-without-values": _config(
+        "an axis with `key:` but no `values:`", _axis("{key: train.lr}"),
+        "axis 'v' needs 'values' (a list with 'key', or a mapping)"),
+    "axis-list-without-key": _config(
+        "an axis listing values without `key:`", _axis("{values: [0.1, 0.2]}"),
+        "axis 'v' with a list of values needs 'key: dotted.path'"),
+    "axis-value-twice": _config(
+        "an axis listing the same value twice", _axis("{key: train.lr, values: [0.1, 0.1]}"),
+        "axis 'v' lists the same value twice; keep one"),
+    "axis-overlay-not-mapping": _config(
+        "an axis value whose overlay is a list", _axis("{values: {a: [1]}}"),
+        "'axes.v.values.a' must be a mapping of keys to values, got [1]; fix the block"),
+    "axis-label-dotdot": _config(
+        "an axis value labelled `a..b`",
+        _axis("{values: {a..b: {train: {lr: 0.1}}, c: {train: {lr: 0.2}}}}"),
+        "axis value 'a..b' may hold only letters, digits and . _ + - (no spaces, '/' or '..'), "
+        "since it names a folder; rename it"),
+    "axis-label-slash": _config(
+        "an axis value labelled `a/b`",
+        _axis("{values: {a/b: {train: {lr: 0.1}}, c: {train: {lr: 0.2}}}}"),
+        "axis value 'a/b' may hold only letters, digits and . _ + - (no spaces, '/' or '..'), "
+        "since it names a folder; rename it"),
+    "axis-label-space": _config(
+        "an axis value labelled `a b`",
+        _axis("{values: {a b: {train: {lr: 0.1}}, c: {train: {lr: 0.2}}}}"),
+        "axis value 'a b' may hold only letters, digits and . _ + - (no spaces, '/' or '..'), "
+        "since it names a folder; rename it"),
+    "axis-label-dash": _config(
+        "an axis value labelled `-a`",
+        _axis("{values: {-a: {train: {lr: 0.1}}, c: {train: {lr: 0.2}}}}"),
+        "axis value '-a' may hold only letters, digits and . _ + - (no spaces, '/' or '..'), "
+        "since it names a folder; rename it"),
+    "axis-name-space": _config(
+        "an axis named `learning rate`",
+        "+axes:\n  learning rate: {key: train.lr, values: [0.1, 0.2]}\n",
+        "axis name 'learning rate' may hold only letters, digits and . _ + - (no spaces, '/' "
+        "or '..'), since it names a folder; rename it"),
+    "axis-value-not-plain": _config(
+        "an axis listing a date (`2024-01-01`)", _axis("{key: model.label, values: [2024-01-01]}"),
+        "'axes.v.values[0]' must hold only text, numbers, true/false and lists or mappings of "
+        "them (with text keys), got datetime.date(2024, 1, 1); fix the value"),
+    "identical-runs": _config(
+        "two axis values giving identical runs",
+        _axis("{values: {a: {train: {lr: 0.1}}, b: {train: {lr: 0.1}}}}"),
+        "table demo: runs a--s0 and b--s0 have the same configuration, so one result would be "
+        "counted twice; make them differ or drop one", at=""),
+    # --- seeds
+    "duplicate-seeds": _config(
+        "`seeds: [0, 1, 0]`", "+seeds: [0, 1, 0]\n",
+        "seed 0 is listed twice in 'seeds'; the runs would be identical and counted twice"),
+    "negative-seed": _config(
+        "`seeds: [-1]`", "+seeds: [-1]\n",
+        "'seeds' must be a non-empty list of integers from 0 to 4294967295 (got [-1])"),
+    "fractional-seed": _config(
+        "`seeds: [0.5]`", "+seeds: [0.5]\n",
+        "'seeds' must be a non-empty list of integers from 0 to 4294967295 (got [0.5])"),
+    "text-seed": _config(
+        "`seeds: [one]`", "+seeds: [one]\n",
+        "'seeds' must be a non-empty list of integers from 0 to 4294967295 (got ['one'])"),
+    "huge-seed": _config(
+        "`seeds: [4294967296]` (NumPy takes seeds below 2**32)", "+seeds: [4294967296]\n",
+        "'seeds' must be a non-empty list of integers from 0 to 4294967295 (got [4294967296])"),
+    "seeds-not-list": _config(
+        "`seeds: 3`", "+seeds: 3\n",
+        "'seeds' must be a non-empty list of integers from 0 to 4294967295 (got 3)"),
+    "empty-seeds": _config(
+        "`seeds: []`", "+seeds: []\n",
+        "'seeds' must be a non-empty list of integers from 0 to 4294967295 (got [])"),
+    "seed-override": _override(
+        "seed=7", "override 'seed' would give every seed of a table the same seed; set "
+        "'seeds:' in the experiment's config instead", at=""),
+    # --- numbers that are not numbers
+    "nan-in-file": _config(
+        "`lr: .nan` under `train:`", _demo_with("epochs: 1,", "lr: .nan, epochs: 1,"),
+        "'train.lr' must be a finite number, got nan; fix the value", at=AT),
+    "inf-in-file": _config(
+        "`lr: .inf` under `train:`", _demo_with("epochs: 1,", "lr: .inf, epochs: 1,"),
+        "'train.lr' must be a finite number, got inf; fix the value", at=AT),
+    "minus-inf-in-file": _config(
+        "`weight_decay: -.inf` under `train:`",
+        _demo_with("epochs: 1,", "weight_decay: -.inf, epochs: 1,"),
+        "'train.weight_decay' must be a finite number, got -inf; fix the value", at=AT),
+    "huge-float-in-file": _config(
+        "`lr: 1e999` under `train:` (overflows to inf)",
+        _demo_with("epochs: 1,", "lr: 1.0e+999, epochs: 1,"),
+        "'train.lr' must be a finite number, got inf; fix the value", at=AT),
+    "nan-override": _planned(
+        "train.lr=nan", "'train.lr' must be a finite number, got 'nan'; fix the value"),
+    "inf-override": _override(
+        "train.lr=inf", "'train.lr' must be a finite number, got 'inf'; fix the value"),
+    "minus-inf-override": _override(
+        "train.weight_decay=-inf",
+        "'train.weight_decay' must be a finite number, got '-inf'; fix the value"),
+    "nan-in-kwargs": _override(
+        "model.kwargs='{drop_rate: .nan}'",
+        "'model.kwargs.drop_rate' must be a finite number, got nan; fix the value"),
+    # --- wrong types, one per kind of field
+    "unknown-key": _override(
+        "train.eopchs=3", "unknown key 'train.eopchs' (did you mean 'train.epochs'?)"),
+    "wrong-type": _override(
+        "train.epochs=ten", "'train.epochs' must be int, got 'ten'; fix the value"),
+    "int-given-fraction": _override(
+        "train.epochs=2.5", "'train.epochs' must be int, got 2.5; fix the value"),
+    "float-given-text": _override(
+        "train.lr=fast", "'train.lr' must be float, got 'fast'; fix the value"),
+    "float-given-bool": _override(
+        "train.lr=true", "'train.lr' must be float, got True; fix the value"),
+    "bool-given-text": _override(
+        "train.compile=maybe", "'train.compile' must be bool, got 'maybe'; fix the value"),
+    "bool-given-number": _override(
+        "train.compile=1", "'train.compile' must be bool, got 1; fix the value"),
+    "text-given-list": _override(
+        "model.label=[a,b]", "'model.label' must be str, got ['a', 'b']; fix the value"),
+    "list-given-mapping": _override(
+        "method.targets='{q: 1}'", "'method.targets' must be list, got {'q': 1}; fix the value"),
+    "list-of-lists": _override(
+        "method.targets=[[qkv.q]]",
+        "'method.targets[0]' must be str, got ['qkv.q']; fix the value"),
+    "mapping-given-list": _override(
+        "model.kwargs=[1,2]", "'model.kwargs' must be dict, got [1, 2]; fix the value"),
+    "mapping-with-date": _override(
+        "model.kwargs='{since: 2024-01-01}'",
+        "'model.kwargs.since' must hold only text, numbers, true/false and lists or mappings of "
+        "them (with text keys), got datetime.date(2024, 1, 1); fix the value"),
+    "literal-not-a-choice": _override(
+        "data.channels=2", "unknown data.channels '2'; choose one of: 1, 3"),
+    "literal-given-float": _override(
+        "data.channels=3.0", "'data.channels' must be one of 1, 3, got 3.0; fix the value"),
+    "literal-given-bool": _override(
+        "data.channels=true", "'data.channels' must be one of 1, 3, got True; fix the value"),
+    "optional-list-given-mapping": _config(
+        "`report: {paired_by: {a: 1}}`", _demo_with("caption: demo}", "paired_by: {a: 1}}"),
+        "'report.paired_by' must be list, got {'a': 1}; fix the value"),
+    "unknown-model": _override(
+        "model.name=vit_bse_patch16_224",
+        "unknown model 'vit_bse_patch16_224' (did you mean 'vit_base_patch16_224'?); "
+        "list names with timm.list_models()"),
+    "unknown-dataset": _override(
+        "data.name=cifar1000",
+        "unknown data.name 'cifar1000' (did you mean 'cifar100'?); choose one of: "),
+    "unknown-method": _override(
+        "method.name=lora2",
+        "unknown method.name 'lora2' (did you mean 'lora'?); choose one of: full, head, lora"),
+    "unknown-optimizer": _override(
+        "train.optimizer=adamm",
+        "unknown train.optimizer 'adamm' (did you mean 'adam'?); "
+        "choose one of: adamw, adam, sgd, rmsprop"),
+    "unknown-schedule": _override(
+        "train.schedule=cosin",
+        "unknown train.schedule 'cosin' (did you mean 'cosine'?); "
+        "choose one of: cosine, linear, onecycle, constant, step, cosine_restarts"),
+    "unknown-precision": _override(
+        "train.precision=fp8", "unknown train.precision 'fp8'; choose one of: auto, bf16, fp32"),
+    "unknown-augmentation": _override(
+        "data.augment=[rotate]",
+        "unknown data.augment[0] 'rotate'; choose one of: flip, crop, resized-crop, jitter"),
+    "unknown-save-weights": _override(
+        "train.save_weights=some",
+        "unknown train.save_weights 'some'; choose one of: trainable, all, none"),
+    "bad-device": _override(
+        "device=gpu", "device must be auto, cpu, cuda or cuda:N (got 'gpu')"),
+    "kwargs-timm-rejects": _override(
+        "model.kwargs='{depth_of_field: 3}'",
+        "model vit_micro_patch8_32 cannot be built with model.kwargs {\"depth_of_field\": 3} "
+        "(TypeError: VisionTransformer.__init__() got an unexpected keyword argument "
+        "'depth_of_field'); fix model.kwargs"),
+    # --- the report: and tune: blocks
+    "report-unknown-key": _config(
+        "`report: {captoin: ...}`", _demo_with("caption: demo}", "captoin: demo}"),
+        "unknown key 'report.captoin' (did you mean 'report.caption'?)"),
+    "report-table-kind": _config(
+        "`report: {table: histogram}`", _demo_with("table: benchmark", "table: histogram"),
+        "unknown report.table 'histogram'; choose one of: benchmark, paired, ablation, study, "
+        "grid"),
+    "report-figure-kind": _config(
+        "`report: {figures: [roc]}`", _demo_with("caption: demo}", "figures: [roc]}"),
+        "unknown report.figures[0] 'roc'; choose one of: confusion"),
+    "report-paired-by-unknown-axis": _config(
+        "`report: {paired_by: [datset]}` (no such axis)",
+        _demo_with("caption: demo}", "paired_by: [datset]}"),
+        "report.paired_by names axis 'datset', which the table lacks; choose from: (none)"),
+    "report-grid-column": _config(
+        "a grid table whose `rows:` names no column",
+        _demo_with("table: benchmark", "table: grid, grid: {rows: batchsize, cols: lr, "
+                   "panels: weight_decay}"),
+        "report.grid.rows 'batchsize' is not a numeric column of the table's CSV (did you mean "
+        "'batch_size'?); choose one of: seed, lora_r, lora_alpha, lora_dropout, epochs, lr, "
+        "batch_size, weight_decay, grad_clip"),
+    "report-study-without-setting": _config(
+        "a study table without a `setting` axis", _demo_with("table: benchmark", "table: study"),
+        "a study table needs an axis named 'setting'; rename its axis or choose another "
+        "report.table"),
+    "tune-unknown-key": _config(
+        "`tune: {kye: train.lr}`", "+tune: {kye: train.lr}\n",
+        "unknown key 'tune.kye' (did you mean 'tune.key'?)"),
+    "tune-key-no-field": _config(
+        "`tune: {key: train.lrr, values: [0.1]}`", "+tune: {key: train.lrr, values: [0.1]}\n",
+        "tune.key 'train.lrr' is not a field a run can tune (did you mean 'train.lr'?); name "
+        "one such as train.lr"),
+    "tune-without-values": _config(
+        "`tune: {key: train.lr}` without values", "+tune: {key: train.lr}\n",
+        "tune.key train.lr needs tune.values: list the candidates, e.g. values: [1.0e-3, "
+        "3.0e-3]"),
+    "tune-value-out-of-bounds": _config(
+        "`tune: {key: train.lr, values: [0.1, 0]}`",
+        "+tune: {key: train.lr, values: [0.1, 0]}\n",
+        "train.lr must be positive (got 0.0); set e.g. train.lr=1e-3",
+        at=f"{FILE} [s0] tune.values 0"),
+    "tune-on-unknown-label": _config(
+        "`tune: {on_label: r4, ...}` with no axis value r4",
+        "+tune: {key: train.lr, values: [0.1], on_label: r4}\n",
+        "tune.on_label 'r4' is not an axis value of the table; choose one of: (none)"),
+    # --- bounds, one per bounded field
+    "rank-zero": _override(
+        "method.r=0", "method.r must be at least 1 (got 0); set e.g. method.r=8"),
+    "rank-negative": _override(
+        "method.r=-4", "method.r must be at least 1 (got -4); set e.g. method.r=8"),
+    "alpha": _override("method.alpha=0", "method.alpha must be positive (got 0.0)"),
+    "dropout": _override("method.dropout=1.5", "method.dropout must be in [0, 1) (got 1.5)"),
+    "dropout-negative": _override(
+        "method.dropout=-0.1", "method.dropout must be in [0, 1) (got -0.1)"),
+    "image-size": _override(
+        "data.image_size=4", "data.image_size must be at least 8 (got 4); set e.g. "
+        "data.image_size=224"),
+    "val-fraction-zero": _override(
+        "data.val_fraction=0", "data.val_fraction must be in (0, 1) (got 0.0)"),
+    "val-fraction-one": _override(
+        "data.val_fraction=1", "data.val_fraction must be in (0, 1) (got 1.0)"),
+    "split-seed-negative": _override(
+        "data.split_seed=-1", "data.split_seed must be at least 0 (got -1); set e.g. "
+        "data.split_seed=0"),
+    "split-seed-huge": _override(
+        "data.split_seed=4294967295", "data.split_seed must be at most 4294967293 (got "
+        "4294967295); set e.g. data.split_seed=0"),
+    "train-limit": _override(
+        "data.train_limit=-5", "data.train_limit must be at least 0 (got -5); set e.g. "
+        "data.train_limit=0"),
+    "mixup-negative": _override(
+        "data.mixup=-0.5", "data.mixup must be at least 0 (got -0.5); set e.g. data.mixup=0.8"),
+    "cutmix-negative": _override(
+        "data.cutmix=-1", "data.cutmix must be at least 0 (got -1.0); set e.g. data.cutmix=1.0"),
+    "mix-prob": _override("data.mix_prob=1.5", "data.mix_prob must be in [0, 1] (got 1.5)"),
+    "epochs-negative": _override(
+        "train.epochs=-1", "train.epochs must be at least 1 (got -1); set e.g. train.epochs=5"),
+    "batch-zero": _override(
+        "train.batch_size=0", "train.batch_size must be at least 1 (got 0); "
+        "set e.g. train.batch_size=64"),
+    "eval-batch-zero": _override(
+        "train.eval_batch_size=0", "train.eval_batch_size must be at least 1 (got 0); "
+        "set e.g. train.eval_batch_size=256"),
+    "lr-zero": _override(
+        "train.lr=0", "train.lr must be positive (got 0.0); set e.g. train.lr=1e-3"),
+    "weight-decay-negative": _override(
+        "train.weight_decay=-0.1", "train.weight_decay must be at least 0 (got -0.1); set e.g. "
+        "train.weight_decay=0.0"),
+    "momentum-one": _override("train.momentum=1", "train.momentum must be in [0, 1) (got 1.0)"),
+    "warmup-negative": _override(
+        "train.warmup_epochs=-1", "train.warmup_epochs must be at least 0 (got -1.0); set e.g. "
+        "train.warmup_epochs=0"),
+    "grad-clip-negative": _override(
+        "train.grad_clip=-1", "train.grad_clip must be at least 0 (got -1.0); set e.g. "
+        "train.grad_clip=1.0"),
+    "accum-zero": _override(
+        "train.accum_steps=0", "train.accum_steps must be at least 1 (got 0); set e.g. "
+        "train.accum_steps=1"),
+    "label-smoothing-one": _override(
+        "train.label_smoothing=1", "train.label_smoothing must be in [0, 1) (got 1.0)"),
+    "threads-negative": _override(
+        "threads=-1", "threads must be at least 0 (got -1); set e.g. threads=1"),
+    "probe-images-zero": _override(
+        "probe.images=0", "probe.images must be at least 1 (got 0); set e.g. probe.images=1024"),
+    "probe-points-1d": _override(
+        "probe.points_1d=2", "probe.points_1d must be at least 3 (got 2); set e.g. "
+        "probe.points_1d=25"),
+    "probe-points-2d": _override(
+        "probe.points_2d=1", "probe.points_2d must be at least 3 (got 1); set e.g. "
+        "probe.points_2d=13"),
+    # --- rules across fields
+    "odd-mixup-batch": _override(
+        "data.mixup=0.8 train.batch_size=33", "MixUp/CutMix mix pairs of images and need an "
+        "even train.batch_size (got 33); set e.g. train.batch_size=34"),
+    "mixup-batch-over-train-set": _override(
+        "data.mixup=0.8 data.train_limit=20 train.batch_size=64",
+        "MixUp/CutMix drop a last partial batch, and the 20 training images fill no batch of "
+        "train.batch_size 64; lower train.batch_size or raise data.train_limit"),
+    "vit-image-size": _override(
+        "data.image_size=16", "model vit_micro_patch8_32 takes 32 px inputs, but "
+        "data.image_size is 16; set data.image_size=32 (or model.kwargs.img_size)"),
+    "pretrained-malformed": _override(
+        "model.pretrained=hub", "model.pretrained 'hub' is not none, timm, run:<table>/<run-id> "
+        "or file:<path>"),
+    "pretrained-empty-file": _config(
+        "`pretrained: 'file:'` (no path)",
+        _demo_with("label: ViT-micro}", "label: ViT-micro, pretrained: 'file:'}"),
+        "model.pretrained 'file:' is not none, timm, run:<table>/<run-id> or file:<path>", at=AT),
+    "pretrained-run-without-id": _override(
+        "model.pretrained=run:pretrain", "model.pretrained 'run:pretrain' is not none, timm, "
+        "run:<table>/<run-id> or file:<path>"),
+    "pretrained-file-without-timm": _override(
+        "model.pretrained_file=w.safetensors", "model.pretrained_file replaces the hub's "
+        "weights and needs model.pretrained: timm (got 'none')"),
+    "pretrained-run-not-planned": _config(
+        "`pretrained: run:pretrain/vit-micro--s9` (no such run)",
+        _demo_with("label: ViT-micro}",
+                   "label: ViT-micro, pretrained: 'run:pretrain/vit-micro--s9'}"),
+        "model.pretrained names run 'pretrain/vit-micro--s9', which the 'tiny' profile does not "
+        "plan; check the table and run id", at=AT),
+    "pretrained-run-not-planned-oneoff": _override(
+        "model.pretrained=run:up/s0", "model.pretrained names run 'up/s0', which the 'tiny' "
+        "profile does not plan; check the table and run id"),
+    "pretrained-run-itself": _planned(
+        "model.pretrained=run:demo/s0", "run demo/s0 starts from itself (its model.pretrained "
+        "names it); name the run whose weights it starts from"),
+    "probes-not-full": _override(
+        "probe.enabled=true", "probe.enabled needs method.name full (got 'lora')"),
+    "lora-without-targets": _override(
+        "method.targets=[]", "method lora needs method.targets, e.g. [qkv.q, qkv.v]"),
     "target-matches-nothing": Case(
         "`method.targets=[attn.query]` (no such module)", [*RUN, "method.targets=[attn.query]"],
         "method.targets ['attn.query'] match no module of the model; name Linear/Conv2d "
         "modules such as qkv.q, fc1 or conv2"),
-    "unknown-model": _override("model.name=vit_bse_patch16_224",
-        "configs/demo.yaml [s0]: unknown model 'vit_bse_patch16_224' (did you mean "
-        "'vit_base_patch16_224'?); "
-        "list names with timm.list_models()"),
-    "unknown-dataset": _override("data.name=cifar1000",
-        "configs/demo.yaml [s0]: unknown data.name 'cifar1000' (did you mean 'cifar100'?); "
-        "choose one of: "),
-    "unknown-method": _override("method.name=lora2",
-        "configs/demo.yaml [s0]: unknown method.name 'lora2' (did you mean 'lora'?); "
-        "choose one of: full, head, lora"),
-    "unknown-optimizer": _override("train.optimizer=adamm",
-        "configs/demo.yaml [s0]: unknown train.optimizer 'adamm' (did you mean 'adam'?); "
-        "choose one of: adamw, adam, sgd, rmsprop"),
-    "unknown-schedule": _override("train.schedule=cosin",
-        "configs/demo.yaml [s0]: unknown train.schedule 'cosin' (did you mean 'cosine'?); "
-        "choose one of: cosine, linear, onecycle, constant, step, cosine_restarts"),
-    "unknown-precision": _override("train.precision=fp8",
-        "configs/demo.yaml [s0]: unknown train.precision 'fp8'; choose one of: auto, bf16, fp32"),
-    "unknown-augmentation": _override("data.augment=[rotate]",
-        "configs/demo.yaml [s0]: unknown data.augment 'rotate'; "
-        "choose one of: flip, crop, resized-crop, jitter"),
+    "no-cuda": Case(
+        "`device=cuda` on a machine without CUDA", [*RUN, "device=cuda"],
+        "device 'cuda' requested but CUDA is not available here; set device=cpu "
+        "(or device=auto)"),
+    "missing-pretrained-file": Case(
+        "`model.pretrained=timm model.pretrained_file=w.safetensors` (no such file)",
+        [*RUN, "model.name=resnet18", "model.pretrained=timm",
+         "model.pretrained_file=w.safetensors", "method.targets=[conv2]"],
+        "model.pretrained_file w.safetensors not found; copy the weights of resnet18 there "
+        "(see 'make weights')"),
+    # --- the command line
+    "unknown-command": Case(
+        "`ftbench trian`", ["trian"],
+        "argument command: invalid choice: 'trian' (choose from 'plan', 'run', 'aggregate', "
+        "'render', 'params', 'data', 'weights', 'dryrun', 'eval', 'status', 'explain', 'tune'); "
+        "see ftbench --help"),
+    "unknown-option": Case(
+        "`ftbench run demo/s0 --epochs 3`", [*RUN, "--epochs", "3"],
+        "unrecognized arguments: --epochs 3; see ftbench --help"),
+    "option-without-value": Case(
+        "`ftbench plan --profile` (no value)", ["plan", "--profile"],
+        "argument --profile: expected one argument; see ftbench plan --help"),
+    "run-without-key": Case(
+        "`ftbench run`", ["run"],
+        "the following arguments are required: TABLE/RUN; see ftbench run --help"),
+    "run-only-overrides": Case(
+        "`ftbench run train.epochs=2` (no run key)", ["run", "train.epochs=2"],
+        "run needs a run key, e.g. pretrain/vit-micro--s0; see ftbench --help"),
+    "not-key-value": Case(
+        "`ftbench run demo/s0 train.epochs` (no `=`)", [*RUN, "train.epochs"],
+        "unknown run 'train.epochs': a run key is TABLE/RUN (list them with: ftbench plan), an "
+        "override is key=value, e.g. train.epochs=3"),
+    "override-bad-key": Case(
+        "`ftbench plan 1train.epochs=3`", ["plan", "1train.epochs=3"],
+        "override '1train.epochs=3' is not key=value; write e.g. train.epochs=3"),
     "unknown-profile": Case(
         "`--profile tinny`", ["plan", "--profile", "tinny"],
         "unknown profile 'tinny' (did you mean 'tiny'?); choose one of: paper, quick, tiny"),
+    "missing-configs": Case(
+        "`--configs nowhere`", ["plan", "--configs", "nowhere"],
+        "unknown profile 'tiny'; choose one of: (none found in nowhere)"),
     "unknown-run": Case(
         "`ftbench run demo/s9`", ["run", "demo/s9"],
         "unknown run 'demo/s9' (did you mean 'demo/s0'?); list them with: ftbench plan"),
     "unknown-table": Case(
         "`ftbench aggregate dmeo`", ["aggregate", "dmeo"],
         "unknown table 'dmeo' (did you mean 'demo'?); choose one of: demo"),
-    "not-key-value": Case(
-        "`ftbench run demo/s0 train.epochs` (no `=`)", [*RUN, "train.epochs"],
-        "override 'train.epochs' is not key=value; write e.g. train.epochs=3"),
-    "unknown-option": Case(
-        "`ftbench run demo/s0 --epochs 3`", [*RUN, "--epochs", "3"],
-        "unrecognized arguments: --epochs 3; see ftbench --help"),
-    "batch-zero": _override("train.batch_size=0",
-        "configs/demo.yaml [s0]: train.batch_size must be at least 1 (got 0); "
-        "set e.g. train.batch_size=64"),
-    "epochs-negative": _override("train.epochs=-1",
-        "configs/demo.yaml [s0]: train.epochs must be at least 1 (got -1); "
-        "set e.g. train.epochs=5"),
-    "lr-zero": _override("train.lr=0",
-        "configs/demo.yaml [s0]: train.lr must be positive (got 0.0); set e.g. train.lr=1e-3"),
-    "odd-mixup-batch": Case(
-        "`data.mixup=0.8 train.batch_size=33`", [*RUN, "data.mixup=0.8", "train.batch_size=33"],
-        "configs/demo.yaml [s0]: MixUp/CutMix mix pairs of images and need an even "
-        "train.batch_size (got 33); set e.g. train.batch_size=34"),
-    "missing-dataset": Case(
-        "`data.name=cifar10` with an empty `DATA_DIR`", [*RUN, "data.name=cifar10"],
-        "dataset cifar10 not found or incomplete at data/cifar-10-batches-py; fetch it with "
-        "'make data' (or set DATA_DIR to where it is)",
-        env={"DATA_DIR": "data"}),
-    "corrupt-image": Case(
-        "a truncated JPEG inside Food-101", [*RUN, "data.name=food101", "data.val_fraction=0.5"],
-        "image data/food-101/images/apple_pie/test0.jpg is unreadable (Truncated File Read); "
-        "re-fetch it with 'make data'",
-        _corrupt_image, {"DATA_DIR": "data"}),
-    "missing-pretrained-file": Case(
-        "`model.pretrained=timm model.pretrained_file=w.safetensors` (no such file)",
-        [*RUN, "model.name=resnet18", "model.pretrained=timm",
-         "model.pretrained_file=w.safetensors"],
-        "model.pretrained_file w.safetensors not found; copy the weights of resnet18 there "
-        "(see 'make weights')"),
+    "aggregate-without-table": Case(
+        "`ftbench aggregate` (no table, no `--all`)", ["aggregate"],
+        "aggregate needs a table name or --all"),
+    "explain-unknown-run": Case(
+        "`ftbench explain demo/s9`", ["explain", "demo/s9"],
+        "unknown run 'demo/s9' (did you mean 'demo/s0'?); list them with: ftbench plan"),
+    "eval-unfinished": Case(
+        "`ftbench eval demo/s0` before the run finished", ["eval", "demo/s0"],
+        f"run demo/s0 has not finished ({RUN_DIR} has no summary.json); train it first "
+        "(make all)"),
+    # --- result files: summaries
+    "missing-summary": Case(
+        "`ftbench aggregate demo` before its runs finished", ["aggregate", "demo"],
+        f"run summary {RUN_DIR}/summary.json is missing; run it first (make all)"),
+    "corrupt-summary": Case(
+        "a `summary.json` of binary junk", ["aggregate", "demo"],
+        f"run summary {RUN_DIR}/summary.json is corrupt (not JSON); delete its folder and re-run",
+        _finished(then=_replace(f"{RUN_DIR}/summary.json", b"\x89PNG\r\n\x1a\n\0\0"))),
+    "truncated-summary": Case(
+        "a `summary.json` cut off halfway", ["aggregate", "demo"],
+        f"run summary {RUN_DIR}/summary.json is corrupt (not JSON); delete its folder and re-run",
+        _finished(then=_replace(f"{RUN_DIR}/summary.json", _half))),
+    "empty-summary": Case(
+        "an empty `summary.json`", ["aggregate", "demo"],
+        f"run summary {RUN_DIR}/summary.json is corrupt (not JSON); delete its folder and re-run",
+        _finished(then=_replace(f"{RUN_DIR}/summary.json", b""))),
+    "summary-not-object": Case(
+        "a `summary.json` holding a JSON list", ["aggregate", "demo"],
+        f"run summary {RUN_DIR}/summary.json is corrupt (not a JSON object); delete its folder "
+        "and re-run", _finished(then=_replace(f"{RUN_DIR}/summary.json", "[1, 2]"))),
+    "summary-missing-field": Case(
+        "a `summary.json` without its `test` metrics", ["aggregate", "demo"],
+        f"run summary {RUN_DIR}/summary.json is corrupt (no 'test'); delete its folder and "
+        "re-run", _finished(then=_summary_edit(lambda d: d.pop("test")))),
+    "summary-wrong-type": Case(
+        "a `summary.json` whose `test` is a string", ["aggregate", "demo"],
+        f"run summary {RUN_DIR}/summary.json is corrupt ('test' is not dict); delete its folder "
+        "and re-run", _finished(then=_summary_edit(lambda d: d.update(test="0.9")))),
+    "summary-nan-accuracy": Case(
+        "a `summary.json` with accuracy `NaN`", ["aggregate", "demo"],
+        f"run summary {RUN_DIR}/summary.json is corrupt ('test.accuracy' is nan, not within "
+        "[0, 1]); delete its folder and re-run",
+        _finished(then=_summary_edit(lambda d: d["test"].update(accuracy=float("nan"))))),
+    "summary-accuracy-percent": Case(
+        "a `summary.json` with accuracy 93.1 (a percentage)", ["aggregate", "demo"],
+        f"run summary {RUN_DIR}/summary.json is corrupt ('test.accuracy' is 93.1, not within "
+        "[0, 1]); delete its folder and re-run",
+        _finished(then=_summary_edit(lambda d: d["test"].update(accuracy=93.1)))),
+    "summary-bad-status": Case(
+        "a `summary.json` with status `done`", ["aggregate", "demo"],
+        f"run summary {RUN_DIR}/summary.json is corrupt (status 'done' is neither 'ok' nor "
+        "'diverged'); delete its folder and re-run",
+        _finished(then=_summary_edit(lambda d: d.update(status="done")))),
+    "summary-lacks-config-value": Case(
+        "a `summary.json` whose config lacks `method`", ["aggregate", "demo"],
+        f"run summary {RUN_DIR}/summary.json is corrupt (it lacks 'method'); delete its folder "
+        "and re-run", _finished(then=_summary_edit(lambda d: d["config"].pop("method")))),
+    "foreign-summary": Case(
+        "a `summary.json` written under another identity", ["aggregate", "demo"],
+        f"run summary {RUN_DIR}/summary.json is not the planned run's (identity {FOREIGN}, "
+        "planned <identity>: its configuration, a default or a run it starts from changed); "
+        "re-run it with make all",
+        _finished(then=_summary_edit(lambda d: d.update(identity=FOREIGN)))),
+    "eval-corrupt-summary": Case(
+        "`ftbench eval demo/s0` with a truncated `summary.json`", ["eval", "demo/s0"],
+        f"run summary {RUN_DIR}/summary.json is corrupt (not JSON); delete its folder and re-run",
+        _finished(then=_replace(f"{RUN_DIR}/summary.json", _half))),
+    "eval-truncated-head": Case(
+        "`ftbench eval demo/s0` with a truncated `weights/head.safetensors`", ["eval", "demo/s0"],
+        f"{RUN_DIR}/weights/head.safetensors cannot be read (SafetensorError: truncated or "
+        f"corrupt); delete {RUN_DIR} and re-run it (make all)", _finished()),
+    # --- result files: what render reads
+    "render-missing-csv": Case(
+        "`ftbench render demo` before `aggregate`", ["render", "demo"],
+        "results/tiny/demo.csv is missing; build it with: make all"),
+    "render-corrupt-csv": Case(
+        "a CSV of binary junk", ["render", "demo"],
+        "results/tiny/demo.csv cannot be read (UnicodeDecodeError); delete it and run make all "
+        "to write it again", _finished(then=_replace("results/tiny/demo.csv", b"\xff\xfe\0a,b"))),
+    "render-cut-off-csv": Case(
+        "a CSV cut off in its last row", ["render", "demo"],
+        "results/tiny/demo.csv is empty or cut off (a row has the wrong number of fields); "
+        "delete it and run make all to write it again",
+        _finished(then=_replace("results/tiny/demo.csv", lambda b: b[:-200]))),
+    "render-empty-csv": Case(
+        "an empty CSV", ["render", "demo"],
+        "results/tiny/demo.csv is empty or cut off (a row has the wrong number of fields); "
+        "delete it and run make all to write it again",
+        _finished(then=_replace("results/tiny/demo.csv", b""))),
+    "render-csv-lacks-column": Case(
+        "a CSV without the `accuracy` column", ["render", "demo"],
+        "results/tiny/demo.csv lacks the column 'accuracy'; write it again with: ftbench "
+        "aggregate demo (make all)",
+        _finished(then=_csv_edit(lambda t: t.replace(",accuracy,", ",acc,", 1)))),
+    "render-csv-not-a-number": Case(
+        "a CSV whose accuracy reads `n/a`", ["render", "demo"],
+        "results/tiny/demo.csv: run s0 has accuracy 'n/a', which is not a valid number; write "
+        "it again with: ftbench aggregate demo (make all)",
+        _finished(then=_csv_edit(lambda t: t.replace(",0.5,0.5,0.75,", ",n/a,0.5,0.75,", 1)))),
+    "render-stale-csv": Case(
+        "a CSV aggregated from runs of an older configuration", ["render", "demo"],
+        f"results/tiny/demo.csv does not hold the planned runs (run s0 has identity {FOREIGN}, "
+        "the plan <identity>); write it again with: ftbench aggregate demo (make all)",
+        _finished(then=_csv_edit(lambda t: re.sub(r",[0-9a-f]{16},[0-9a-f]{16},",
+                                                  f",{FOREIGN},{FOREIGN},", t)))),
+    "render-csv-missing-run": Case(
+        "a CSV lacking one of the table's runs", ["render", "pair"],
+        "results/tiny/pair.csv does not hold the planned runs (run r8--s0 is missing); write "
+        "it again with: ftbench aggregate pair (make all)",
+        _finished("pair", then=_csv_edit(lambda t: t[:t.index("\npair,r8--s0")] + "\n", "pair"))),
+    "render-corrupt-summary": Case(
+        "`ftbench render demo` with a corrupt `summary.json`", ["render", "demo"],
+        f"run summary {RUN_DIR}/summary.json is corrupt (not JSON); delete its folder and re-run",
+        _finished(then=_replace(f"{RUN_DIR}/summary.json", b"{\"table\": "))),
+    "render-corrupt-epochs": Case(
+        "a corrupt `epochs.jsonl`", ["render", "demo"],
+        f"{RUN_DIR}/epochs.jsonl is corrupt; delete the run's folder and re-run it",
+        _finished(then=_replace(f"{RUN_DIR}/epochs.jsonl", _half))),
+    "render-epochs-not-records": Case(
+        "an `epochs.jsonl` whose lines are not epochs", ["render", "demo"],
+        f"{RUN_DIR}/epochs.jsonl is corrupt (line 1 is not an epoch's record); delete the run's "
+        "folder and re-run it", _finished(then=_replace(f"{RUN_DIR}/epochs.jsonl", "[1, 2]\n"))),
+    "render-missing-epochs": Case(
+        "a finished run without `epochs.jsonl`", ["render", "demo"],
+        f"{RUN_DIR}/epochs.jsonl is missing; re-run demo/s0",
+        _finished(then=lambda ctx: (ctx.work / RUN_DIR / "epochs.jsonl").unlink())),
+    "render-corrupt-predictions": Case(
+        "a truncated `predictions.npz`", ["render", "demo"],
+        f"{RUN_DIR}/predictions.npz is corrupt; delete the run's folder and re-run it",
+        _finished(then=_replace(f"{RUN_DIR}/predictions.npz", _half))),
+    "render-missing-predictions": Case(
+        "a finished run without `predictions.npz`", ["render", "demo"],
+        f"{RUN_DIR}/predictions.npz is missing; re-run demo/s0",
+        _finished(then=lambda ctx: (ctx.work / RUN_DIR / "predictions.npz").unlink())),
+    "render-different-test-images": Case(
+        "two runs of a table tested on different images", ["render", "pair"],
+        "pair: runs r4--s0 and r8--s0 were tested on different images; re-run both",
+        _finished("pair", then=lambda ctx: np.savez(
+            ctx.work / "results/tiny/runs/pair/r8--s0/predictions.npz",
+            y_true=np.zeros(20, np.int16), y_pred=np.zeros(20, np.int16),
+            probs=np.full((20, 10), 0.1, np.float16)))),
+    "render-params-corrupt": Case(
+        "`ftbench render --params` with a params.csv of text counts", ["render", "--params"],
+        "results/tiny/params.csv line 2: the parameter counts are not whole numbers; write it "
+        "again with: ftbench params (make params)",
+        _write("results/tiny/params.csv", "table,seed,variant,model,model_label,method,lora_r,"
+               "lora_alpha,lora_targets,lora_modules,classes,trainable_params,total_params\n"
+               "demo,,vit,vit,ViT,lora,4,8,qkv.q,2,10,many,all\n")),
+    # --- result files: checkpoints and weights
     "truncated-checkpoint": Case(
         "a truncated `checkpoint.pt` in the run's folder", RUN,
         f"checkpoint {RUN_DIR}/checkpoint.pt cannot be read (RuntimeError: truncated or "
         "corrupt); delete it to start this run over", _checkpoint(None, truncate=True)),
     "foreign-checkpoint": Case(
-        "a `checkpoint.pt` saved under another configuration", RUN,
-        f"checkpoint {RUN_DIR}/checkpoint.pt was saved by a different configuration (config "
-        "hash 0123456789ab, this run's is <hash>); delete it to start this run over",
-        _checkpoint("0123456789ab")),
-    "corrupt-summary": Case(
-        "a corrupt `summary.json` when aggregating", ["aggregate", "demo"],
-        f"run summary {RUN_DIR}/summary.json is corrupt; delete its folder and re-run",
-        _summary('{"table": "demo", "run_')),
-    "no-cuda": Case(
-        "`device=cuda` on a machine without CUDA", [*RUN, "device=cuda"],
-        "device 'cuda' requested but CUDA is not available here; set device=cpu "
-        "(or device=auto)"),
+        "a `checkpoint.pt` saved under another identity", RUN,
+        f"checkpoint {RUN_DIR}/checkpoint.pt was saved by a different configuration (identity "
+        f"{FOREIGN}, this run's is <identity>); delete it to start this run over",
+        _checkpoint(FOREIGN)),
+    "incomplete-checkpoint": Case(
+        "a `checkpoint.pt` lacking what a resume reads", RUN,
+        f"checkpoint {RUN_DIR}/checkpoint.pt is incomplete (no 'inputs'); delete it to start "
+        "this run over", _checkpoint(None)),
+    "not-a-checkpoint": Case(
+        "a `checkpoint.pt` that holds a list", RUN,
+        f"checkpoint {RUN_DIR}/checkpoint.pt is not an ftbench checkpoint (format 2); delete it "
+        "to start this run over",
+        lambda ctx: atomic.write_atomic(ctx.work / RUN_DIR / "checkpoint.pt",
+                                        lambda tmp: checkpoint.torch.save([1, 2], tmp))),
+    "truncated-backbone": Case(
+        "a truncated `backbone.safetensors` of the run it starts from", RUN,
+        "cannot read pretrained weights results/tiny/runs/up/s0/backbone.safetensors "
+        "(SafetensorError: truncated or not weights); delete results/tiny/runs/up/s0 and "
+        "re-run up/s0 (make all)",
+        _upstream(then=_write("results/tiny/runs/up/s0/backbone.safetensors", b"\x08\0\0"))),
+    "missing-backbone": Case(
+        "a run whose upstream backbone was never trained", RUN,
+        "pretrained weights not found: results/tiny/runs/up/s0/backbone.safetensors; run up/s0 "
+        "first (make all)", _upstream()),
+    # --- data
+    "missing-dataset": Case(
+        "`data.name=cifar10` with an empty `DATA_DIR`", [*RUN, "data.name=cifar10"],
+        "dataset cifar10 not found or incomplete at data/cifar-10-batches-py; fetch it with "
+        "'make data' (or set DATA_DIR to where it is)", env={"DATA_DIR": "data"}),
+    "missing-mnist": Case(
+        "`data.name=mnist` with an empty `DATA_DIR`", [*RUN, "data.name=mnist"],
+        "dataset mnist not found or incomplete at data/MNIST; fetch it with 'make data' (or set "
+        "DATA_DIR to where it is)", env={"DATA_DIR": "data"}),
+    "missing-food101": Case(
+        "`data.name=food101` with an empty `DATA_DIR`", [*RUN, "data.name=food101"],
+        "dataset food101 not found at data/food-101; fetch it with 'make data' (or set DATA_DIR "
+        "to where it is)", env={"DATA_DIR": "data"}),
+    "missing-tiny-imagenet": Case(
+        "`data.name=tiny-imagenet` with an empty `DATA_DIR`", [*RUN, "data.name=tiny-imagenet"],
+        "dataset tiny-imagenet not found at data/tiny-imagenet-200; fetch it with 'make data' "
+        "(or set DATA_DIR to where it is)", env={"DATA_DIR": "data"}),
+    "corrupt-image": Case(
+        "a truncated JPEG inside Food-101",
+        [*RUN, "data.name=food101", "data.val_fraction=0.5", "data.check_counts=false"],
+        "image data/food-101/images/apple_pie/test0.jpg is unreadable (Truncated File Read); "
+        "delete the dataset's folder and run 'make data' again",
+        _data("food101", _truncate("food-101/images/apple_pie/test0.jpg")), {"DATA_DIR": "data"}),
+    "corrupt-tiny-imagenet-image": Case(
+        "a truncated JPEG inside Tiny-ImageNet",
+        [*RUN, "data.name=tiny-imagenet", "data.val_fraction=0.2", "data.check_counts=false"],
+        "image data/tiny-imagenet-200/val/images/val_0.JPEG is unreadable (Truncated File "
+        "Read); delete the dataset's folder and run 'make data' again",
+        _data("tiny_imagenet", _truncate("tiny-imagenet-200/val/images/val_0.JPEG")),
+        {"DATA_DIR": "data"}),
+    "partial-mnist": Case(
+        "a copy of MNIST with 60 training images", [*RUN, "data.name=mnist"],
+        "dataset mnist at data/MNIST is not the published copy (train split has 60 images, not "
+        "60,000); delete it and run 'make data' again, or set data.check_counts=false for a "
+        "copy that is partial on purpose", _data("mnist"), {"DATA_DIR": "data"}),
+    "partial-cifar10": Case(
+        "a copy of CIFAR-10 with 50 training images", [*RUN, "data.name=cifar10"],
+        "dataset cifar10 at data/cifar-10-batches-py is not the published copy (train split has "
+        "50 images, not 50,000; class 'c0' has 5, not 5,000); delete it and run 'make data' "
+        "again, or set data.check_counts=false for a copy that is partial on purpose",
+        _data("cifar10"), {"DATA_DIR": "data"}),
+    "partial-food101": Case(
+        "a copy of Food-101 missing an image its index names",
+        [*RUN, "data.name=food101", "data.check_counts=false"],
+        "dataset food101 is incomplete (1 of 12 images missing, e.g. images/ramen/train1.jpg) "
+        "at data/food-101; fetch it with 'make data' (or set DATA_DIR to where it is)",
+        _data("food101", lambda root: (root / "food-101/images/ramen/train1.jpg").unlink()),
+        {"DATA_DIR": "data"}),
+    "food101-meta-lacks-class": Case(
+        "a Food-101 whose test.json lacks a class", [*RUN, "data.name=food101"],
+        "dataset food101 at data/food-101/meta is inconsistent (test.json lacks class 'ramen' "
+        "that train.json names); delete it and run 'make data' again",
+        _data("food101", _food_lacks_class), {"DATA_DIR": "data"}),
+    "tiny-imagenet-empty-class": Case(
+        "a Tiny-ImageNet class folder with no images", [*RUN, "data.name=tiny-imagenet"],
+        "dataset tiny-imagenet is incomplete (class folder n01629819/images is empty) at "
+        "data/tiny-imagenet-200/train; fetch it with 'make data' (or set DATA_DIR to where it "
+        "is)", _data("tiny_imagenet", _empty_class_folder), {"DATA_DIR": "data"}),
+    "tiny-imagenet-unknown-wnid": Case(
+        "a Tiny-ImageNet annotation naming a class wnids.txt lacks",
+        [*RUN, "data.name=tiny-imagenet"],
+        "dataset tiny-imagenet at data/tiny-imagenet-200/val/val_annotations.txt is "
+        "inconsistent (line 3 names wnid 'n09999999', which wnids.txt lacks); delete it and run "
+        "'make data' again", _data("tiny_imagenet", _unknown_wnid), {"DATA_DIR": "data"}),
+    "mnist-labels-short": Case(
+        "an MNIST with fewer labels than images", [*RUN, "data.name=mnist"],
+        "dataset mnist at data/MNIST is inconsistent (train split: 60 images but 59 labels); "
+        "delete it and run 'make data' again", _data("mnist", _mnist_labels_short),
+        {"DATA_DIR": "data"}),
+    "mnist-wrong-format": Case(
+        "an MNIST images file that is not IDX", [*RUN, "data.name=mnist"],
+        "dataset mnist is unreadable (AssertionError) at data/MNIST; delete that folder and run "
+        "'make data' again", _data("mnist", lambda root: (
+            root / "MNIST/raw/train-images-idx3-ubyte").write_bytes(b"not an idx file")),
+        {"DATA_DIR": "data"}),
+    "split-too-small": _override(
+        "data.train_limit=5", "a stratified split of 1212 images into 1207 and 5 cannot hold "
+        "all 10 classes on both sides; raise data.train_limit or change data.val_fraction",
+        at=""),
+    # --- the file system
     "unwritable-results": Case(
         "`--results blocker` where `blocker` is a file (or a read-only folder)",
         [*RUN, "--results", "blocker"],
         "results folder blocker/tiny is not writable (blocker is not a folder); pass --results "
         "DIR (make: RESULTS=DIR) or fix its permissions", _blocker),
-    "missing-configs": Case(
-        "`--configs nowhere`", ["plan", "--configs", "nowhere"],
-        "unknown profile 'tiny'; choose one of: (none found in nowhere)"),
+    "dangling-results-link": Case(
+        "`--results link` where `link` points nowhere", [*RUN, "--results", "link"],
+        "results folder link/tiny is not writable (link is a link to nowhere, which does not "
+        "exist); pass --results DIR (make: RESULTS=DIR) or fix the link", _dangling),
+    "unwritable-generated": Case(
+        "`ftbench render demo --generated blocker/sub` (under a file)",
+        ["render", "demo", "--generated", "blocker/sub"],
+        "LaTeX output folder blocker/sub/tiny is not writable (blocker is not a folder); pass "
+        "--generated DIR (make: GENERATED_ROOT=DIR) or fix its permissions",
+        lambda ctx: (_finish(ctx), _blocker(ctx))),
+    "unwritable-make-file": Case(
+        "`ftbench plan --make blocker/rules.mk`", ["plan", "--make", "blocker/rules.mk"],
+        "Make rules folder blocker is not writable (blocker is not a folder); pass --make with a "
+        "file in another folder or fix its permissions", _blocker),
+    "full-disk-run": Case(
+        "a full disk when a run writes its epoch log", RUN,
+        f"cannot write {RUN_DIR}/epochs.jsonl (No space left on device); free some space there "
+        "(or choose another folder), then run the command again", _full_disk()),
+    "full-disk-aggregate": Case(
+        "a full disk when `aggregate` writes the CSV", ["aggregate", "demo"],
+        "cannot write results/tiny/demo.csv (No space left on device); free some space there "
+        "(or choose another folder), then run the command again",
+        lambda ctx: (_finish(ctx), _full_disk()(ctx))),
+    "full-disk-render": Case(
+        "a full disk when `render` writes a figure", ["render", "demo"],
+        "cannot write paper/generated/tiny/demo/fig-acc-vs-params.pdf (No space left on "
+        "device); free some space there (or choose another folder), then run the command again",
+        lambda ctx: (_finish(ctx), _full_disk()(ctx))),
+    "read-only-file-system": Case(
+        "a read-only file system when `aggregate` writes the CSV", ["aggregate", "demo"],
+        "cannot write results/tiny/demo.csv (Read-only file system); the file system is "
+        "read-only: choose another folder",
+        lambda ctx: (_finish(ctx), _full_disk(error=errno.EROFS)(ctx))),
+    "full-disk-checkpoint": Case(
+        "a full disk when torch.save writes the checkpoint (its iostream error)", RUN,
+        f"cannot write {RUN_DIR}/checkpoint.pt (the write failed: out of space?); free some "
+        "space there (or choose another folder), then run the command again",
+        _full_disk("torch.save"), keeps=(f"{RUN_DIR}/epochs.jsonl",)),
+    "run-locked": Case(
+        "a second process on a run the first one holds", RUN,
+        f"another process is working on {RUN_DIR} (it holds run.lock); wait for it to finish, "
+        "or stop it", _locked),
 }
 
 
 def _tree(folder: Path) -> dict:
+    """Every file under `folder` (but data/, where datasets live and decode caches are kept)
+    and its hash; empty folders do not count."""
+    if not folder.exists():
+        return {}
     return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()} if folder.exists() else {}
+            for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.relative_to(folder).parts[0] != "data"}
 
 
 @pytest.fixture
@@ -220,34 +1082,43 @@ def work(tmp_path, monkeypatch):
     return tmp_path
 
 
+def _expected(case: Case) -> str:
+    if "<identity>" not in case.message:
+        return case.message
+    from ftbench.config import find_run, load_all
+
+    return case.message.replace("<identity>", find_run(load_all(Path("configs"), "tiny"),
+                                                       "demo/s0").identity)
+
+
 @pytest.mark.parametrize("name", list(CASES))
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(name, work, capsys, monkeypatch):
     case = CASES[name]
-    if case.setup:
-        case.setup(work)
     for key, value in case.env.items():
         monkeypatch.setenv(key, value)
-    before = _tree(work / "results"), _tree(work / "blocker")
-    try:
-        code = main(list(case.argv))
-    except SystemExit as exc:  # argparse's own errors
-        code = exc.code
-    err = capsys.readouterr().err
-    expected = case.message
-    if "<hash>" in expected:
-        from ftbench.config import find_run, load_all
-
-        expected = expected.replace("<hash>", find_run(load_all(work / "configs", "tiny"),
-                                                       "demo/s0").config.hash())
+    with contextlib.ExitStack() as stack:
+        if case.setup:
+            case.setup(Ctx(work, monkeypatch, stack))
+        before = _tree(work)
+        capsys.readouterr()
+        try:
+            code = main(list(case.argv))
+        except SystemExit as exc:  # argparse's own errors
+            code = exc.code
+        err = capsys.readouterr().err
+        after = _tree(work)
+    expected = _expected(case)
     assert code == 2, err
     assert err.count("\n") == 1 and "Traceback" not in err, err
     line = err.strip()
     assert line.startswith("ftbench: error: "), line
-    if expected.endswith(": "):  # a list of choices follows
+    if expected.endswith((": ", " (")):  # a list of choices, or a library's words, follows
         assert line.removeprefix("ftbench: error: ").startswith(expected), line
     else:
         assert line == "ftbench: error: " + expected
-    assert (_tree(work / "results"), _tree(work / "blocker")) == before, "wrote under results/"
+    for rel in case.keeps:
+        after.pop(rel, None)
+    assert after == before, "wrote or changed files"
 
 
 def test_debug_shows_the_traceback(work, capsys):
@@ -263,6 +1134,56 @@ def test_read_only_results_folder_when_not_root(work, capsys):
     assert "is not writable" in capsys.readouterr().err
 
 
+def test_messages_stay_one_line_whatever_the_input_holds(work, capsys):
+    """A newline (or any other line break) in a key or a value is shown escaped."""
+    assert main(["plan", "train.epochs\u2028=3"]) == 2
+    (work / "configs" / "nl.yaml").write_text('"a\\nb\\Nc": 1\n')  # YAML's \N: U+0085
+    assert main(["plan"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 2 and err.count("ftbench: error: ") == 2, err
+    assert "\\u2028" in err and "'a\\nb\\x85c'" in err
+
+
+@pytest.mark.parametrize("content", [b"\x89PNG\0", b'{"table": "de', b"", b"[1, 2]", b"3"])
+def test_status_reports_a_bad_summary_as_stale_rather_than_failing(work, capsys, content):
+    """`ftbench status` reports what it finds (exit 0): a summary that cannot be read is a
+    stale run, which `make all` redoes, not an error."""
+    (work / RUN_DIR).mkdir(parents=True)
+    (work / RUN_DIR / "summary.json").write_bytes(content)
+    assert main(["status"]) == 0
+    out = capsys.readouterr()
+    assert "stale    demo/s0: its summary.json is" in out.out and out.err == "", out
+
+
+def test_killed_writers_leftovers_are_swept_but_a_live_writers_file_is_kept(work, capsys):
+    """aggregate and render sweep the temporary files a killed writer left next to their
+    outputs; one a live writer is still writing (its time is fresh) stays."""
+    ctx = Ctx(work, pytest.MonkeyPatch(), contextlib.ExitStack())
+    _finish(ctx)
+    out = work / "results" / "tiny"
+    gen = work / "paper" / "generated" / "tiny" / "demo"
+    gen.mkdir(parents=True)
+    old, live = out / ".demo.csv.k1ll3d.csv", out / ".demo.csv.l1v3.csv"
+    old_tex, live_tex = gen / ".table.tex.k1ll3d.tex", gen / ".table.tex.l1v3.tex"
+    for p in (old, live, old_tex, live_tex):
+        p.write_text("half a file")
+    hour_ago = time.time() - 3600
+    for p in (old, old_tex):
+        os.utime(p, (hour_ago, hour_ago))
+    assert main(["aggregate", "demo"]) == 0 and main(["render", "demo"]) == 0
+    assert not old.exists() and not old_tex.exists()
+    assert live.exists() and live_tex.exists()
+
+
+def test_a_failed_write_leaves_no_temporary_file(work, monkeypatch):
+    def replace(src, dst):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(atomic.os, "replace", replace)
+    with pytest.raises(Exception, match="free some space"):
+        atomic.write_text(work / "out" / "x.txt", "text")
+    assert list((work / "out").iterdir()) == []
+
+
 def test_loading_is_weights_only_and_config_text_is_never_evaluated():
     """Checkpoints and weights are data: every torch.load is weights-only; no eval/exec."""
     for path in (ROOT / "code" / "ftbench").rglob("*.py"):
@@ -271,6 +1192,12 @@ def test_loading_is_weights_only_and_config_text_is_never_evaluated():
             assert "weights_only=True" in call, (path.name, call)
         assert not re.search(r"(?<![\w.])(eval|exec)\(", text), path.name
         assert "yaml.load(" not in text and "pickle.load" not in text, path.name
+
+
+def test_the_catalogue_is_large_and_its_inputs_distinct():
+    assert len(CASES) >= 100
+    inputs = [c.input for c in CASES.values()]
+    assert len(set(inputs)) == len(inputs), [i for i in inputs if inputs.count(i) > 1]
 
 
 def test_readme_lists_every_case():
