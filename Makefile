@@ -9,6 +9,9 @@ SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DELETE_ON_ERROR:
 .DEFAULT_GOAL := all
+# Read before this file adds its own flags: their long names hold an n, which the test below
+# would take for `make -n` (single-letter flags come first, as one word, only when given).
+DRY_RUN := $(findstring n,$(firstword -$(MAKEFLAGS)))
 MAKEFLAGS += --no-builtin-rules
 
 PROFILE ?= tiny
@@ -88,7 +91,6 @@ TABLE_NAMES := $(basename $(notdir $(wildcard $(CONFIGS)/*.yaml)))
 NEEDS_PLAN := $(if $(CLEAN_FIRST),,$(if $(MAKECMDGOALS),$(filter all $(TABLE_NAMES) \
 	$(RESULTS)/% $(GENERATED_ROOT)/% $(BUILD_ROOT)/%,$(MAKECMDGOALS)),all))
 # `make -n` with no .venv yet shows the plan's steps without installing anything to plan them.
-DRY_RUN := $(findstring n,$(firstword -$(MAKEFLAGS)))
 ifneq ($(NEEDS_PLAN),)
 ifeq ($(DRY_RUN)$(wildcard $(VENV)),n)
 $(info make -n: no .venv yet, so the runs are not planned; `make venv` installs it)

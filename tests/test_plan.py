@@ -425,3 +425,22 @@ def test_the_pdf_is_current_after_its_rule_ran_even_if_latexmk_had_nothing_to_do
     built = make()
     assert built.returncode == 0, built.stderr
     assert make("-q").returncode == 0, "after its rule ran, the PDF still looks out of date"
+
+
+def test_only_make_n_counts_as_a_dry_run(tmp_path):
+    """A plain `make all` in a fresh clone must plan once it has installed .venv; the Makefile's
+    own long flags (--no-builtin-rules) once passed for `-n` and left the tables unrendered."""
+    wrapper = tmp_path / "show.mk"  # not --eval, which would itself enter MAKEFLAGS
+    wrapper.write_text(f'include {ROOT / "Makefile"}\n'
+                       'show-dry-run: ; @echo "dry=[$(DRY_RUN)]"\n')
+
+    def dry(*flags: str) -> str:
+        proc = subprocess.run(["make", "-f", str(wrapper), *flags, "show-dry-run"], cwd=ROOT,
+                              capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        return re.search(r"dry=\[(\w*)\]", proc.stdout).group(1)
+
+    assert dry() == ""
+    assert dry("-s", "-k", "JOBS=1") == ""
+    assert dry("-n") == "n"
+    assert dry("-kn") == "n"
