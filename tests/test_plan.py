@@ -16,7 +16,9 @@ from conftest import BACKBONE, DEMO, ROOT, fake_summary, workdir
 from ftbench import freshness, makefile, plan
 from ftbench.cli import main
 from ftbench.config import find_run, load_all, parse_overrides, with_overrides
+from ftbench.errors import UserError
 from ftbench.layout import CHECKPOINT, STAMP, SUMMARY, oneoff_dir, run_dir
+from ftbench.report.results import TableResults
 
 TWO = DEMO.replace("seeds: [0, 1, 2]", "seeds: [0, 1]").replace(
     "report:", "axes:\n  variant:\n    values:\n      a: {}\n"
@@ -171,6 +173,25 @@ def test_a_rebuilt_backbone_makes_the_runs_above_it_stale(tmp_path):
         "stale", "the backbone it starts from was trained again")
 
 
+@pytest.mark.parametrize("field", ["pretrained", "pretrained_file"])
+def test_a_replaced_weights_file_named_in_the_config_makes_the_run_stale(tmp_path, field):
+    """`file:` weights (or timm's with model.pretrained_file) are not in the config's text: a
+    run must not stay current when the file behind the same name is replaced."""
+    weights = tmp_path / "weights.safetensors"
+    weights.write_bytes(b"first weights")
+    value = f"file:{weights}" if field == "pretrained" else f"timm, pretrained_file: {weights}"
+    work = workdir(tmp_path, {"demo": DEMO.replace(
+        "label: ViT-micro}", f"label: ViT-micro, pretrained: {value}}}")})
+    results = work / "results" / "tiny"
+    run = _plan(work)[0].runs[0]
+    assert run.depends_on == []
+    fake_summary(run, results, inputs=freshness.inputs_of(run, results))
+    assert freshness.state(run, results).state == "done"
+    weights.write_bytes(b"other weights")  # same size, the same second
+    assert freshness.state(run, results) == freshness.RunState(
+        "stale", "the weights file it starts from changed")
+
+
 def test_refresh_sets_file_times_from_content(tmp_path):
     """As after a clone: every summary newer than its stamp, the stale one included. After
     planning, the current summary is newer than its stamp, the stale one older (Make re-runs
@@ -215,10 +236,13 @@ def test_a_csv_that_equals_its_summaries_is_made_current(tmp_path):
     assert freshness.refresh(exps, results) >= 1
     newest = max((run_dir(results, r) / SUMMARY).stat().st_mtime_ns for r in exps[0].runs)
     assert csv.stat().st_mtime_ns > newest
-    csv.write_text(csv.read_text().replace(",ok,", ",diverged,", 1))
-    os.utime(csv, ns=(1, 1))
+    text = csv.read_text()
+    csv.write_text(text.replace(",ok,", ",diverged,", 1))  # edited by hand, newer than its runs
+    assert csv.read_text() != text
     freshness.refresh(exps, results)
-    assert csv.stat().st_mtime_ns == 1, "a CSV that differs from its runs is rebuilt"
+    assert csv.stat().st_mtime_ns == 0, "a CSV that differs from its runs is aggregated again"
+    with pytest.raises(UserError, match="differs from what its runs' summaries give"):
+        TableResults.load(exps[0], results)
 
 
 def test_stamps_change_only_with_the_config_and_take_the_old_checkpoint_along(tmp_path):
@@ -444,3 +468,21 @@ def test_only_make_n_counts_as_a_dry_run(tmp_path):
     assert dry("-s", "-k", "JOBS=1") == ""
     assert dry("-n") == "n"
     assert dry("-kn") == "n"
+
+
+def test_make_n_installs_nothing_when_the_venv_is_older_than_pyproject(tmp_path):
+    """After a clone pyproject.toml can be newer than .venv/.installed. Make remakes an included
+    makefile even under -n, and plan.mk once waited for .venv: `make -n` installed."""
+    import shutil
+
+    work = workdir(tmp_path, {"demo": DEMO})
+    shutil.copy(ROOT / "Makefile", work / "Makefile")
+    (work / "pyproject.toml").write_text("[project]\n")
+    (work / ".venv").mkdir()
+    (work / ".venv" / ".installed").touch()
+    os.utime(work / ".venv" / ".installed", ns=(1, 1))  # older than pyproject.toml
+    proc = subprocess.run(["make", "-n", "all", "PYTHON=echo PYTHON", "FTBENCH=echo FTBENCH"],
+                          cwd=work, capture_output=True, text=True, timeout=60)
+    assert "FTBENCH plan --make" in proc.stdout  # planned, with .venv as it is
+    executed = [line for line in proc.stdout.splitlines() if line.startswith("PYTHON")]
+    assert executed == [] and ".venv/bin/pip" not in proc.stderr, proc.stderr

@@ -4,7 +4,8 @@ A run is done when its summary records the identity the plan gives it now (`ftbe
 and the weights it started from are the ones on disk now (their sha256). File times after a
 clone or a copy say nothing about which file is older, so `refresh` sets them from content:
 a done run's summary is made newer than what it depends on (Make leaves it), a stale one older
-(Make re-runs it), and a table's CSV that equals what its summaries give is made newer than them.
+(Make re-runs it), and a table's CSV that equals what its summaries give is made newer than
+them, one that differs older (Make aggregates it again).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from ftbench import atomic
 from ftbench.config import Experiment, RunSpec
+from ftbench.errors import UserError
 from ftbench.layout import BACKBONE, LOCK, STAMP, SUMMARY, run_dir, run_path
 
 
@@ -28,8 +30,18 @@ class RunState:
     reason: str = ""
 
 
-@cache
 def file_sha256(path: Path) -> str:
+    """sha256 of a file's bytes, "missing" if it cannot be read. Cached by size and time, so a
+    file replaced in a long-lived process is hashed again."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return "missing"
+    return _sha256(Path(path), st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+@cache
+def _sha256(path: Path, size: int, mtime_ns: int, inode: int) -> str:
     h = hashlib.sha256()
     try:
         with open(path, "rb") as f:
@@ -40,9 +52,30 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+file_sha256.cache_clear = _sha256.cache_clear  # type: ignore[attr-defined]
+
+
+def weight_files(spec: RunSpec, results: Path) -> dict[str, Path]:
+    """The local weight files a run starts from, by key: a run it starts from by its run key,
+    a file named in its config (`file:` or `model.pretrained_file`) as `file:<path>`. Their
+    content is not in the config, so their sha256 is part of what makes a run current."""
+    files = {k: run_path(results, k) / BACKBONE for k in spec.depends_on}
+    model = spec.config.model
+    named = model.pretrained[5:] if model.pretrained.startswith("file:") else model.pretrained_file
+    if named:
+        path = Path(named).expanduser().absolute()
+        files[f"file:{path}"] = path
+    return files
+
+
+def input_path(key: str, results: Path) -> Path:
+    """The file behind a key of a summary's `inputs` (see weight_files)."""
+    return Path(key[5:]) if key.startswith("file:") else run_path(results, key) / BACKBONE
+
+
 def inputs_of(spec: RunSpec, results: Path) -> dict[str, str]:
-    """The weights a run starts from besides its config: run key -> sha256 of the backbone."""
-    return {k: file_sha256(run_path(results, k) / BACKBONE) for k in spec.depends_on}
+    """The weights a run starts from besides its config: key -> sha256 (see weight_files)."""
+    return {k: file_sha256(path) for k, path in weight_files(spec, results).items()}
 
 
 def stamp_text(spec: RunSpec) -> str:
@@ -81,8 +114,14 @@ def state(spec: RunSpec, results: Path) -> RunState:
     if summary.get("identity") != spec.identity:
         return RunState("stale", "its configuration, or a run it starts from, changed (identity "
                         f"{str(summary.get('identity'))[:16]}, planned {spec.identity})")
-    if summary.get("inputs", {}) != inputs_of(spec, results):
-        return RunState("stale", "the backbone it starts from was trained again")
+    inputs = summary.get("inputs", {})
+    if inputs != inputs_of(spec, results):
+        changed = [k for k, sha in inputs_of(spec, results).items()
+                   if not isinstance(inputs, dict) or inputs.get(k) != sha]
+        what = ("the weights file it starts from changed" if changed and all(
+            k.startswith("file:") for k in changed) else "the backbone it starts from was "
+            "trained again")
+        return RunState("stale", what)
     if summary.get("status") == "diverged":
         return RunState("diverged", "its loss became NaN or infinite")
     return RunState("done")
@@ -120,8 +159,15 @@ def refresh(experiments: list[Experiment], results: Path) -> int:
         if not e.runs or not csv.exists() or not all(current[r.key] for r in e.runs):
             continue
         newest = max(_mtime(run_dir(results, r) / SUMMARY) for r in e.runs)
-        if _mtime(csv) <= newest and csv.read_text(encoding="utf-8") == csv_text(e, results):
+        try:
+            same = csv.read_text(encoding="utf-8") == csv_text(e, results)
+        except (UserError, OSError, ValueError):
+            same = False  # unreadable, or a summary aggregate refuses: Make will say which
+        if same and _mtime(csv) <= newest:
             os.utime(csv)
+            touched += 1
+        elif not same and _mtime(csv) > 0:
+            os.utime(csv, ns=(0, 0))  # edited, or another ftbench wrote it: aggregate again
             touched += 1
     return touched
 

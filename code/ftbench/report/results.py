@@ -53,6 +53,11 @@ def checked_rows(experiment: Experiment, results: Path) -> list[dict]:
             if not ok:
                 raise UserError(f"{path}: run {r['run_id']} has {column} {r[column]!r}, which "
                                 f"is not a valid number; {fix}")
+    from ftbench.report.aggregate import csv_text
+
+    if path.read_text(encoding="utf-8") != csv_text(experiment, results):
+        raise UserError(f"{path} differs from what its runs' summaries give (edited by hand, or "
+                        f"written by another version of ftbench); {fix}")
     return rows
 
 
@@ -178,7 +183,15 @@ class TableResults:
             self.history(r["run_id"])
             self.summary(r["run_id"])
             self.correctness(r["run_id"])
-        _ = self.comparisons
+        _ = self.comparisons  # pairs the configurations: the same test images for both
+        for r in self.rows:
+            _, correct = self.correctness(r["run_id"])
+            if abs(float(correct.mean()) - float(r["accuracy"])) > 1e-9:
+                # the paired tests read the predictions, the table the summary: they must agree
+                raise UserError(
+                    f"{self.run_folder(r['run_id']) / 'predictions.npz'} gives test accuracy "
+                    f"{correct.mean():.4f}, its summary {float(r['accuracy']):.4f}: one was edited "
+                    "or belongs to another run; delete the run's folder and re-run it")
 
     @property
     def name(self) -> str:
