@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import yaml
 
@@ -53,7 +55,7 @@ def test_pretrain_runs_only_in_tiny_and_fine_tuning_depends_on_them():
 def test_overrides_are_parsed_as_yaml_and_layered_last():
     o = config.parse_overrides(["train.label_smoothing=3e-2", "method.targets=[qkv.q, qkv.v]",
                                 "data.train_limit=200"])
-    assert o == {"train": {"label_smoothing": "3e-2"},
+    assert o == {"train": {"label_smoothing": 0.03},
                  "method": {"targets": ["qkv.q", "qkv.v"]}, "data": {"train_limit": 200}}
     runs = _experiment("tiny", "vit-lora-vs-cnn-head", o).runs
     assert all(r.config.train.label_smoothing == 3e-2 and r.config.data.train_limit == 200
@@ -235,3 +237,104 @@ def test_stamp_holds_the_identity_and_every_value_so_a_new_default_reruns(tmp_pa
               if r.config.seed == 0]
     assert new.config.train.label_smoothing == 0.1
     assert new.identity != spec.identity and stamp_text(new) != stamp_text(spec)
+
+
+AXIS_DEMO = """\
+title: Demo
+description: one axis
+base:
+  model: {name: vit_micro_patch8_32}
+  method: {name: lora, r: 4, alpha: 8, targets: [qkv.q, qkv.v]}
+  data: {name: digits, image_size: 32, train_limit: 64}
+  train: {epochs: 1, batch_size: 32}
+axes:
+  size:
+    values:
+      small: {data: {train_limit: 64}}
+      large: {data: {train_limit: 128}}
+report: {table: benchmark, caption: demo}
+"""
+
+
+def _load(tmp_path, tables, profile="tiny"):
+    from conftest import workdir
+
+    return config.load_all(workdir(tmp_path, tables) / "configs", profile, check_models=False)
+
+
+@pytest.mark.parametrize("overlay, problem", [
+    ("paper: {axes: {size: {values: {smal: {train: {epochs: 2}}}}}}",
+     "profiles.paper.axes.size names 'smal', which is not a value of axis 'size' (did you mean "
+     "'small'?)"),
+    ("paper: {axes: {sise: {values: {small: {}}}}}",
+     "profiles.paper.axes names 'sise', which is not an axis of this table (did you mean "
+     "'size'?)"),
+    ("paper: {configurations: {smal: {train: {lr: 0.1}}}}",
+     "'configurations' names 'smal', which is not a configuration"),
+])
+def test_a_profile_overlay_cannot_add_an_axis_or_value_and_every_profile_is_checked(
+        tmp_path, overlay, problem):
+    """A typo in the paper overlay is an error even when tiny is planned: it would have dropped
+    the change it meant and added a configuration."""
+    with pytest.raises(UserError, match=re.escape(problem)):
+        _load(tmp_path, {"demo": AXIS_DEMO + f"profiles:\n  {overlay}\n"})
+    good = re.sub(r"\bsmal\b", "small", overlay).replace("sise", "size")
+    assert len(_load(tmp_path, {"demo": AXIS_DEMO + f"profiles:\n  {good}\n"})[0].runs) == 2
+
+
+@pytest.mark.parametrize("name", ["params", "clean", "all", "tune", "claims"])
+def test_a_table_cannot_take_the_name_of_a_make_target_or_output(tmp_path, name):
+    with pytest.raises(UserError, match=f"'{name}' is a Make target or an output"):
+        _load(tmp_path, {name: AXIS_DEMO})
+
+
+def test_every_makefile_target_is_a_reserved_table_name():
+    from ftbench.config.experiments import RESERVED_TABLE_NAMES
+
+    text = (ROOT / "Makefile").read_text()
+    targets = set(re.findall(r"^([A-Za-z][\w-]*):(?!=)", text, re.M))
+    targets |= {t for line in re.findall(r"^\.PHONY:(.*)$", text, re.M) for t in line.split()}
+    assert targets and targets <= RESERVED_TABLE_NAMES, targets - RESERVED_TABLE_NAMES
+
+
+def test_an_empty_table_file_a_yml_file_and_names_differing_in_case_are_errors(tmp_path):
+    with pytest.raises(UserError, match="the file is empty"):
+        _load(tmp_path / "a", {"demo": ""})
+    with pytest.raises(UserError, match=r"extra.yml: tables are read from \*.yaml files only"):
+        work = tmp_path / "b"
+        _load(work, {"demo": AXIS_DEMO})
+        (work / "configs" / "extra.yml").write_text(AXIS_DEMO)
+        config.load_all(work / "configs", "tiny", check_models=False)
+    twins = AXIS_DEMO.replace("large:", "Small:")
+    with pytest.raises(UserError, match="'demo/Small--s0' and 'demo/small--s0' differ only in "
+                                        "case"):
+        _load(tmp_path / "c", {"demo": twins})
+
+
+@pytest.mark.parametrize("text, value", [
+    ("1:30", "1:30"), ("010", 10), ("0x10", "0x10"), ("0o7", "0o7"), ("on", "on"), ("off", "off"),
+    ("yes", "yes"), ("true", True), ("1e-3", 0.001), ("3.0e-4", 3.0e-4), ("1_000", 1000),
+    (".inf", float("inf")), ("~", None)])
+def test_plain_values_read_as_yaml_1_2_in_files_and_overrides(tmp_path, text, value):
+    """YAML 1.1 would read 1:30 as 90, 010 as 8, 0x10 as 16 and on as True: silently not the
+    value written. Files and overrides read one value the same way."""
+    path = tmp_path / "c.yaml"
+    path.write_text(f"a: {text}\n")
+    assert load_yaml(path) == {"a": value}
+    assert config.parse_overrides([f"a={text}"]) == {"a": value}
+
+
+def test_a_sexagesimal_learning_rate_is_an_error_not_90(tmp_path):
+    from conftest import workdir
+
+    work = workdir(tmp_path, {"demo": AXIS_DEMO.replace("epochs: 1,", "epochs: 1:30,")})
+    with pytest.raises(UserError, match="train.epochs"):
+        config.load_all(work / "configs", "tiny", check_models=False)
+
+
+def test_yaml_merge_keys_are_one_line(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("x: &x {lr: 1}\ntrain:\n  <<: *x\n  epochs: 2\n")
+    with pytest.raises(UserError, match=r"merge keys \(<<\) are not read here; write the values "
+                                        "out"):
+        load_yaml(path)

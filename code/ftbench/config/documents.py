@@ -11,7 +11,7 @@ import yaml
 
 from ftbench.config.schema import MAX_SEED, RunConfig
 from ftbench.config.typed import from_dict, plain, shown, suggest
-from ftbench.config.yamlio import acyclic, load_yaml
+from ftbench.config.yamlio import acyclic, load_yaml, plain_value
 from ftbench.errors import UserError
 
 EXPERIMENT_KEYS = ("title", "seed", "description", "enabled", "base", "axes", "seeds", "report",
@@ -123,8 +123,10 @@ def axis_values(name: str, axis, where: str) -> list[tuple[str, dict]]:
 
 
 def parse_overrides(items: list[str]) -> dict:
-    """`train.lr=3e-4 method.targets=[qkv.q,qkv.v]` -> nested dict (values parsed as YAML)."""
+    """`train.lr=3e-4 method.targets=[qkv.q,qkv.v]` -> nested dict (values parsed as YAML,
+    the way config files are: `ftbench.config.yamlio`)."""
     out: dict = {}
+    given: dict[str, str] = {}  # key -> the override that set it
     for item in items:
         key, sep, raw = item.partition("=")
         if not sep or not key or not re.fullmatch(r"[A-Za-z_][\w.]*", key):
@@ -133,7 +135,7 @@ def parse_overrides(items: list[str]) -> dict:
             raise UserError("override 'seed' would give every seed of a table the same seed; "
                             "set 'seeds:' in the experiment's config instead")
         try:
-            value = yaml.safe_load(raw) if raw else ""
+            value = plain_value(raw) if raw else ""  # read as a config file reads it
         except (yaml.YAMLError, RecursionError):
             value = raw
         acyclic(value, f"override '{item}'")
@@ -144,5 +146,18 @@ def parse_overrides(items: list[str]) -> dict:
             if not isinstance(node, dict):
                 raise UserError(f"override '{item}' sets a key inside '{part}', which another "
                                 "override sets to a value; keep one")
+        _check_once(node, leaf, key, item, given)
         node[leaf] = value
     return out
+
+
+def _check_once(node: dict, leaf: str, key: str, item: str, given: dict[str, str]) -> None:
+    """A key set twice is an error, as a repeated YAML key is: letting the last one win would
+    hide a typo or a forgotten override in a long Make command line."""
+    if key in given:
+        raise UserError(f"override '{key}' is given twice ('{given[key]}', then '{item}'); "
+                        "keep one")
+    if leaf in node:  # `train.lr=1 train={...}` or `train={lr: 1} train.lr=2`: one overlaps
+        raise UserError(f"override '{item}' sets '{key}', which another override sets too; "
+                        "keep one")
+    given[key] = item

@@ -125,9 +125,23 @@ def _layers(src: _Sources, combo, names: list[str], seed: int, overrides: dict,
     return layers
 
 
+# A table's name becomes a Make goal and names files beside the fixed outputs: it cannot be a
+# target of the Makefile (a test checks the list against it) or one of those outputs.
+RESERVED_TABLE_NAMES = frozenset({
+    "all", "help", "venv", "plan", "status", "params", "paper", "tune", "data", "weights",
+    "dryrun", "bench", "docker-build", "docker-run", "docker-check", "test", "test-fast", "lint",
+    "clean", "clean-results", "FORCE", "claims", "profile", "compute", "tuning", "oneoff", "runs"})
+
+
 def _read(path: Path, profile: str, config_dir: Path, profile_doc: dict) -> _Sources:
     where = str(path)
+    if path.stem in RESERVED_TABLE_NAMES:
+        raise UserError(f"{where}: '{path.stem}' is a Make target or an output of the pipeline, "
+                        "not a table name; rename the file")
     doc = load_yaml(path)
+    if not doc:
+        raise UserError(f"{where}: the file is empty; give the table a title, base and report "
+                        "(see configs/factorial.yaml), or delete it")
     check_keys(doc, EXPERIMENT_KEYS, where)
     profiles = doc.get("profiles") or {}
     if not isinstance(profiles, dict):
@@ -138,11 +152,36 @@ def _read(path: Path, profile: str, config_dir: Path, profile_doc: dict) -> _Sou
             raise UserError(f"{where}: unknown profile '{name}' under 'profiles'"
                             f"{suggest(str(name), known)}; choose one of: {', '.join(known)}")
         mapping(profiles[name], f"profiles.{name}", where)
-    overlay = profiles.get(profile) or {}
-    check_keys(overlay, [k for k in EXPERIMENT_KEYS if k != "profiles"], where,
-               f"profiles.{profile}.")
     rest = {k: v for k, v in doc.items() if k != "profiles"}
+    for name, other in profiles.items():  # every profile's, so a typo waits for no one
+        check_keys(other or {}, [k for k in EXPERIMENT_KEYS if k != "profiles"], where,
+                   f"profiles.{name}.")
+        _check_overlay_axes(rest, other or {}, name, where)
+    overlay = profiles.get(profile) or {}
     return _Sources(path, rest, overlay, profile, profile_doc, profile_path(config_dir, profile))
+
+
+def _check_overlay_axes(doc: dict, overlay: dict, profile: str, where: str) -> None:
+    """A profile overlay changes the table's axes; it cannot add one or a value, since a typo
+    (cifar10 for cifar100) would then drop the change it meant and add a configuration."""
+    axes = mapping(doc.get("axes"), "axes", where)
+    for name, axis in mapping(overlay.get("axes"), f"profiles.{profile}.axes", where).items():
+        if name not in axes:
+            raise UserError(f"{where}: profiles.{profile}.axes names '{name}', which is not an "
+                            f"axis of this table{suggest(str(name), list(axes))}; add the axis "
+                            "under 'axes' first")
+        values, known = (axis or {}).get("values"), (axes[name] or {}).get("values")
+        if isinstance(values, dict) and isinstance(known, dict):
+            for label in values:
+                if label not in known:
+                    raise UserError(
+                        f"{where}: profiles.{profile}.axes.{name} names '{label}', which is not a "
+                        f"value of axis '{name}'{suggest(str(label), list(known))}; add it "
+                        f"under axes.{name}.values first")
+    merged = deep_merge(doc, overlay)
+    choices = [axis_values(n, a, where) for n, a in mapping(merged.get("axes"), "axes",
+                                                             where).items()]
+    _configured(merged, choices, f"{where} (profile {profile})")
 
 
 def _configured(doc: dict, choices: list, where: str) -> dict:
@@ -202,13 +241,30 @@ def load_all(config_dir: Path, profile: str, overrides: dict | None = None,
     from ftbench import identity
 
     profile_doc = load_profile(config_dir, profile)
+    for odd in sorted(Path(config_dir).glob("*")):
+        if odd.suffix.lower() in (".yml", ".yaml") and odd.suffix != ".yaml":
+            # it would be skipped: say so rather than leave a table out of the paper
+            raise UserError(f"{odd}: tables are read from *.yaml files only; rename it to "
+                            f"{odd.stem}.yaml")
     exps = [load_experiment(p, profile, config_dir, overrides, profile_doc, check_models)
             for p in experiment_paths(config_dir)]
+    _check_case_collisions([(e.name, [r.run_id for r in e.runs]) for e in exps])
     for e in exps:
         for r in e.runs:
             check_upstream(r, exps, profile, f"{e.path} [{r.run_id}]")
     identity.assign([r for e in exps for r in e.runs])
     return exps
+
+
+def _check_case_collisions(tables: list[tuple[str, list[str]]]) -> None:
+    """Names that differ only in case share a folder on macOS's and Windows' file systems."""
+    seen: dict[str, str] = {}
+    for table, run_ids in tables:
+        for name in [table, *(f"{table}/{r}" for r in run_ids)]:
+            other = seen.setdefault(name.casefold(), name)
+            if other != name:
+                raise UserError(f"'{name}' and '{other}' differ only in case and would share a "
+                                "folder on a case-insensitive file system; rename one")
 
 
 def check_upstream(spec: RunSpec, experiments: list[Experiment], profile: str, where: str) -> None:

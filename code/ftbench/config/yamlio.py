@@ -4,19 +4,40 @@ each key is written (`key_lines`), for `ftbench explain`."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import yaml
 
 from ftbench.errors import UserError
 
+# YAML 1.1, which PyYAML reads, turns `1:30` into 90 (base 60), `010` into 8, `0x10` into 16 and
+# `on`, `off`, `yes`, `no` into booleans: a setting silently other than the one written. Plain
+# values here follow YAML 1.2's core schema instead, with decimal integers only: anything else
+# stays text, which the typed config then refuses in one line.
+_RESOLVERS = [
+    ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    ("tag:yaml.org,2002:int", r"^[-+]?[0-9][0-9_]*$", "-+0123456789"),
+    ("tag:yaml.org,2002:float", r"^(?:[-+]?(?:\.[0-9]+|[0-9][0-9_]*(?:\.[0-9_]*)?)"
+     r"(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$", "-+0123456789."),
+    ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+]
+
 
 class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses a mapping holding the same key twice."""
+    """SafeLoader with YAML 1.2's plain values that refuses a mapping holding the same key
+    twice, and merge keys (`<<`), whose silent overwriting is what duplicate keys are refused
+    for."""
+
+    yaml_implicit_resolvers: dict = {}
 
     def construct_mapping(self, node, deep=False):
         seen: dict = {}
         for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge" or key_node.value == "<<":
+                raise yaml.constructor.ConstructorError(
+                    None, None, "merge keys (<<) are not read here; write the values out",
+                    key_node.start_mark)
             key = self.construct_object(key_node, deep=True)
             try:
                 hash(key)
@@ -30,6 +51,22 @@ class _StrictLoader(yaml.SafeLoader):
                     f"{key_node.start_mark.line + 1}); keep one", key_node.start_mark)
             seen[key] = key_node.start_mark.line + 1
         return super().construct_mapping(node, deep=deep)
+
+
+for _tag, _pattern, _first in _RESOLVERS:
+    _StrictLoader.add_implicit_resolver(_tag, re.compile(_pattern), list(_first))
+# decimal, whatever the leading zeros: YAML 1.1's constructor would read `010` as octal 8
+_StrictLoader.add_constructor("tag:yaml.org,2002:int", lambda loader, node: int(
+    loader.construct_scalar(node).replace("_", ""), 10))
+
+
+def plain_value(text: str):
+    """One plain value as a config file would read it (for command-line overrides)."""
+    loader = _StrictLoader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
 
 
 def _text(path: Path) -> str:
