@@ -122,6 +122,26 @@ def test_eval_from_a_run_folder_in_words(work, capsys, restore_threads):
     assert len(out) == 5 and all(line.endswith("(equal)") for line in out[1:])
 
 
+def test_eval_exits_1_when_the_metrics_differ(work, tmp_path, capsys, restore_threads):
+    """A run that does not reproduce is not bad input (status 2) but a failed check: status 1,
+    the comparison as usual (still valid JSON), and one line on stderr saying so."""
+    copy = tmp_path / "head--s0"
+    shutil.copytree(_folder(work, "kept/head--s0"), copy)
+    summary = json.loads((copy / "summary.json").read_text())
+    summary["test"]["loss"] += 0.5
+    (copy / "summary.json").write_text(json.dumps(summary))
+    assert _cli(work, "eval", str(copy), "--json") == 1
+    out = capsys.readouterr()
+    result = json.loads(out.out)
+    assert result["equal"] is False and result["summary"]["loss"] == summary["test"]["loss"]
+    assert out.err.count("\n") == 1 and "Traceback" not in out.err, out.err
+    assert out.err == ("ftbench eval: kept/head--s0: the re-evaluated test metrics differ from "
+                       "the summary's (loss); its weights or data changed, or the device, "
+                       "thread count or library versions are not the run's\n")
+    assert _cli(work, "eval", str(copy)) == 1
+    assert "(summary " in capsys.readouterr().out  # the words show which one differs
+
+
 def test_eval_of_lora_merged_into_the_weights(work, capsys, restore_threads):
     assert _cli(work, "eval", "kept/lora--s0", "--merged", "--json") == 0
     result = json.loads(capsys.readouterr().out)

@@ -12,6 +12,8 @@ import pytest
 
 from conftest import ROOT
 from ftbench.config import leaves, load_all
+from ftbench.errors import UserError
+from ftbench.tune import COLUMNS, _read, _tunable
 
 PROFILE = "tiny"
 CSV = ROOT / "results" / "tuning" / f"{PROFILE}.csv"
@@ -73,3 +75,39 @@ def test_the_configs_hold_the_chosen_values(table):
         assert math.isclose(held, want[r.key], rel_tol=1e-9), (
             f"{r.key}: {e.tune.key} is {held:g}, but make tune chose {want[r.key]:g}; "
             f"put the chosen value in configs/{table}.yaml")
+
+
+def test_tune_all_skips_the_tables_without_a_tune_block_but_a_named_one_is_refused():
+    tables = [e for e in load_all(ROOT / "configs", PROFILE, check_models=False) if e.runs]
+    untuned = [e for e in tables if not e.tune.key]
+    assert untuned, "every table is tuned: this test needs one that is not"
+    assert _tunable(tables, PROFILE, named=False) == _tuned_tables()
+    with pytest.raises(UserError, match=f"table {untuned[0].name} has no tune: block"):
+        _tunable(untuned[:1], PROFILE, named=True)
+    with pytest.raises(UserError, match="no table of the tiny profile has a tune: block"):
+        _tunable(untuned, PROFILE, named=False)
+
+
+def test_a_tuning_csv_with_only_its_header_holds_no_rows(tmp_path):
+    path = tmp_path / "tiny.csv"
+    path.write_text(",".join(COLUMNS) + "\n")
+    assert _read(path) == []
+    assert _read(tmp_path / "absent.csv") == []
+
+
+@pytest.mark.parametrize("table", [e.name for e in _tuned_tables()])
+def test_the_scores_are_for_the_candidates_the_config_lists(table):
+    """A tune: block edited after `make tune` (values added or dropped) needs new scores: each
+    tuned configuration was scored on exactly the listed candidates."""
+    if not CSV.exists():
+        pytest.skip(f"{CSV.relative_to(ROOT)} does not exist yet; `make tune` writes it")
+    (e,) = [e for e in _tuned_tables() if e.name == table]
+    with open(CSV, newline="", encoding="utf-8") as f:
+        rows = [r for r in csv.DictReader(f) if r["table"] == table]
+    scored: dict[str, set[float]] = {}
+    for r in rows:
+        scored.setdefault(r["run_id"], set()).add(float(r["value"]))
+    listed = {float(v) for v in e.tune.values}
+    for run_id, values in scored.items():
+        assert values == listed, (f"{table}/{run_id} was scored on {sorted(values)}, the config "
+                                  f"lists {sorted(listed)}; run make tune")

@@ -7,6 +7,7 @@ aggregating and rendering stay fast.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from ftbench.cli import command
@@ -46,11 +47,35 @@ def plan(ctx) -> int:
         check_writable(ctx.results)
         check_writable(ctx.args.make.parent, "Make rules",
                        "pass --make with a file in another folder")
+        _check_make_target(ctx.args.make, ctx.args.configs, ctx.results)
         planning.write(ctx.experiments, ctx.args.profile, ctx.results, ctx.args.make,
                        ctx.args.group)
     else:
         print(planning.describe(ctx.experiments))
     return 0
+
+
+def _check_make_target(target: Path, configs: Path, results: Path) -> None:
+    """--make replaces its file: only a plan this command wrote (or nothing) may be there, and
+    never in the configs folder (a stray file there is read as a config) or among the runs."""
+    from ftbench.layout import run_path
+    from ftbench.makefile import HEADER
+
+    fix = f"pass --make with another file, e.g. {results / 'plan.mk'}"
+    where = target.resolve()
+    for folder, what in ((configs, "config"), (run_path(results, ""), "runs")):
+        if where.is_relative_to(folder.resolve()):
+            raise UserError(f"--make {target} is inside the {what} folder {folder}; {fix}")
+    if not target.exists():
+        return
+    if not target.is_file():  # a folder, a device (/dev/zero reads without end), a pipe
+        raise UserError(f"--make {target} is not a regular file; {fix}")
+    stamp = HEADER.split("{profile}")[0].encode()  # what every plan this command wrote starts with
+    with open(target, "rb") as f:
+        if f.read(len(stamp)) != stamp:
+            raise UserError(f"--make {target} exists and is not a plan ftbench wrote (it lacks "
+                            f"the header line a generated plan starts with); {fix}, or delete "
+                            "it")
 
 
 def _run_args(p) -> None:
@@ -204,11 +229,17 @@ def _eval_args(p) -> None:
 @command("eval", "re-evaluate a finished run on its test split from its saved weights",
          arguments=_eval_args)
 def evaluate(ctx) -> int:
-    from ftbench.evalrun import evaluate_run, report
+    from ftbench.evalrun import evaluate_run, mismatch, report
 
     folder = _run_folder(ctx)
-    print(report(evaluate_run(folder, ctx.results, merged=ctx.args.merged), ctx.args.json))
-    return 0
+    result = evaluate_run(folder, ctx.results, merged=ctx.args.merged)
+    print(report(result, ctx.args.json))
+    # status 1 (2 is bad input): the run does not reproduce, which a script must see. Merged
+    # LoRA weights change the arithmetic, so there the last digits may differ by design.
+    if result["equal"] or ctx.args.merged:
+        return 0
+    print(f"ftbench eval: {mismatch(result)}", file=sys.stderr)  # stderr: --json stays JSON
+    return 1
 
 
 @command("status", "every planned run of the profile: done, stale (and why), running, "
@@ -257,5 +288,6 @@ def tune(ctx) -> int:
     from ftbench.tune import tune as choose
 
     chosen = ctx.tables() if (ctx.args.table or ctx.args.all) else ctx.experiments
-    print(f"ftbench tune: scores in {choose(chosen, ctx.results, ctx.args.profile)}")
+    out = choose(chosen, ctx.results, ctx.args.profile, named=bool(ctx.args.table))
+    print(f"ftbench tune: scores in {out}")
     return 0

@@ -46,16 +46,39 @@ ALONE = World()  # one process, no torchrun
 
 def init(device_name: str) -> World:
     """Join torchrun's process group if there is one; returns this process's place in it."""
-    size = int(os.environ.get("WORLD_SIZE", "1"))
-    if size <= 1:
+    world = _from_env()
+    if not world.enabled:
         return ALONE
-    world = World(int(os.environ["RANK"]), size, int(os.environ.get("LOCAL_RANK", "0")))
     gpu = device_name != "cpu" and torch.cuda.is_available()
     if gpu:
         torch.cuda.set_device(world.local_rank)
     if not dist.is_initialized():
         dist.init_process_group("nccl" if gpu else "gloo")
     return world
+
+
+def _from_env() -> World:
+    """torchrun's variables, checked: a WORLD_SIZE left over in a shell (or set by another
+    launcher) would otherwise end in a ValueError or KeyError deep inside the run."""
+    fix = "run under torchrun, or unset WORLD_SIZE"
+    size = _env_int("WORLD_SIZE", "1", fix)
+    if size <= 1:
+        return ALONE
+    for name in ("RANK", "MASTER_ADDR", "MASTER_PORT"):  # what torch's env:// rendezvous reads
+        if not os.environ.get(name):
+            raise UserError(f"WORLD_SIZE is {size} but {name} is not set; {fix}")
+    rank = _env_int("RANK", "0", fix)
+    if not 0 <= rank < size:
+        raise UserError(f"RANK {rank} is not in [0, {size}) (WORLD_SIZE {size}); {fix}")
+    return World(rank, size, _env_int("LOCAL_RANK", "0", fix))
+
+
+def _env_int(name: str, default: str, fix: str) -> int:
+    raw = os.environ.get(name) or default  # set but empty counts as unset
+    try:
+        return int(raw)
+    except ValueError:
+        raise UserError(f"{name}={raw!r} is not a whole number; {fix}") from None
 
 
 def device_for(world: World, device: torch.device) -> torch.device:

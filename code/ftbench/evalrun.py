@@ -20,14 +20,14 @@ def _config(summary):
 
 
 def _check_inputs(summary, results: Path) -> None:
-    """The backbone on disk must be the one the run started from."""
-    from ftbench.freshness import file_sha256
-    from ftbench.layout import BACKBONE, run_path
+    """The weights on disk must be the ones the run started from."""
+    from ftbench.freshness import file_sha256, input_path
 
     for key, sha in summary.inputs.items():
-        if file_sha256(run_path(results, key) / BACKBONE) != sha:
-            raise UserError(f"the backbone of {key} is not the one this run started from "
-                            f"(sha256 {sha[:12]}...); rebuild with make all, then evaluate")
+        if file_sha256(input_path(key, results)) != sha:
+            what = key[5:] if key.startswith("file:") else f"the backbone of {key}"
+            raise UserError(f"{what} is not the one this run started from (sha256 {sha[:12]}"
+                            "...); rebuild with make all, then evaluate")
 
 
 def evaluate_run(folder: Path, results: Path, merged: bool = False) -> dict:
@@ -93,3 +93,11 @@ def report(result: dict, as_json: bool) -> str:
         same = "equal" if v == result["summary"][k] else f"summary {result['summary'][k]:.6f}"
         lines.append(f"  {k:10s} {v:.6f}  ({same})")
     return "\n".join(lines)
+
+
+def mismatch(result: dict) -> str:
+    """One line: which re-evaluated metrics differ from the summary's, and what to suspect."""
+    names = [k for k, v in result["metrics"].items() if v != result["summary"][k]]
+    return (f"{result['run']}: the re-evaluated test metrics differ from the summary's "
+            f"({', '.join(names)}); its weights or data changed, or the device, thread count "
+            "or library versions are not the run's")
