@@ -100,9 +100,10 @@ endif
 endif
 
 # Planned on every call: it also tells finished, current runs from stale ones by content (the
-# config hash in each summary), since file times after a clone or a copy mean nothing.
+# config hash in each summary), since file times after a clone or a copy mean nothing. Make
+# remakes an included makefile even under -n, so there it plans with .venv as it is.
 .PHONY: FORCE
-$(PLAN_MK): FORCE | $(VENV)
+$(PLAN_MK): FORCE | $(if $(DRY_RUN),,$(VENV))
 	$(FTBENCH) plan --make $@ $(if $(filter 1,$(GROUP_RUNS)),--group) $(OPTS) $(OVERRIDES)
 
 plan: | $(VENV) ## list the runs of PROFILE with their settings
