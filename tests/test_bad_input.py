@@ -189,6 +189,14 @@ def _csv_edit(edit: Callable[[str], str], table: str = "demo"):
     return _replace(f"results/tiny/{table}.csv", lambda b: edit(b.decode()).encode())
 
 
+def _set_column(text: str, column: str, value: str) -> str:
+    """The CSV `text` with `column` of its first row set to `value`."""
+    header, row, *rest = text.split("\n")
+    fields = row.split(",")
+    fields[header.split(",").index(column)] = value
+    return "\n".join([header, ",".join(fields), *rest])
+
+
 def _half(data: bytes) -> bytes:
     return data[: len(data) // 2]
 
@@ -288,6 +296,29 @@ def _full_disk(what: str = "replace", error: int = errno.ENOSPC):
     return setup
 
 
+TUNED = DEMO + "tune: {key: train.lr, values: [0.1]}\n"  # the demo with a tune: block
+TUNING_CSV = "results/tuning/tiny.csv"
+TUNE_FIX = "delete it and run make tune to write it again"
+MAKE_FIX = "pass --make with another file, e.g. results/tiny/plan.mk"
+TORCHRUN = "run under torchrun, or unset WORLD_SIZE"
+
+
+def _tuned_with_csv(content: str | bytes):
+    """The demo with a tune: block, and an earlier tuning's CSV holding `content`."""
+    def setup(ctx: Ctx):
+        _write("configs/demo.yaml", TUNED)(ctx)
+        _write(TUNING_CSV, content)(ctx)
+    return setup
+
+
+def _without_rank(ctx: Ctx) -> None:
+    ctx.monkeypatch.delenv("RANK", raising=False)
+
+
+def _pipe(ctx: Ctx) -> None:
+    os.mkfifo(ctx.work / "pipe")  # as /dev/zero would, reading it would never end
+
+
 def _locked(ctx: Ctx) -> None:
     ctx.stack.enter_context(runlock.hold(ctx.work / RUN_DIR))
 
@@ -357,6 +388,46 @@ CASES = {
     "unknown-overlay-key": _config(
         "`profiles: {tiny: {bsae: ...}}`", "+profiles: {tiny: {bsae: {}}}\n",
         "unknown key 'profiles.tiny.bsae' (did you mean 'profiles.tiny.base'?)"),
+    "overlay-unknown-axis-value": _config(
+        "`profiles: {paper: {axes: {v: {values: {c: ...}}}}}` (no value c)",
+        _axis("{values: {a: {}, b: {train: {lr: 0.1}}}}")
+        + "profiles: {paper: {axes: {v: {values: {c: {}}}}}}\n",
+        "profiles.paper.axes.v names 'c', which is not a value of axis 'v'; add it under "
+        "axes.v.values first"),
+    "overlay-unknown-axis": _config(
+        "`profiles: {paper: {axes: {w: ...}}}` (no axis w)",
+        "+profiles: {paper: {axes: {w: {values: {a: {}}}}}}\n",
+        "profiles.paper.axes names 'w', which is not an axis of this table; add the axis under "
+        "'axes' first"),
+    "other-profile-configuration": _config(
+        "`profiles: {paper: {configurations: {x: ...}}}` while planning tiny",
+        "+profiles: {paper: {configurations: {x: {}}}}\n",
+        "configs/demo.yaml (profile paper): 'configurations' names 'x', which is not a "
+        "configuration of this table; name one as its axis labels joined by '--'", at=""),
+    "table-named-like-target": Case(
+        "`configs/params.yaml` (a Make target as a table name)", ["plan"],
+        "configs/params.yaml: 'params' is a Make target or an output of the pipeline, not a "
+        "table name; rename the file", _write("configs/params.yaml", DEMO)),
+    "empty-config": _config(
+        "an empty config file", "",
+        "the file is empty; give the table a title, base and report (see "
+        "configs/factorial.yaml), or delete it"),
+    "yml-config": Case(
+        "`configs/extra.yml` (not .yaml)", ["plan"],
+        "configs/extra.yml: tables are read from *.yaml files only; rename it to extra.yaml",
+        _write("configs/extra.yml", DEMO)),
+    "names-differ-in-case": _config(
+        "axis values `a` and `A`", _axis("{values: {a: {}, A: {train: {lr: 0.1}}}}"),
+        "'demo/A--s0' and 'demo/a--s0' differ only in case and would share a folder on a "
+        "case-insensitive file system; rename one", at=""),
+    "sexagesimal-value": _config(
+        "`epochs: 1:30` (YAML 1.1 would read 90)", _demo_with("epochs: 1,", "epochs: 1:30,"),
+        "'train.epochs' must be int, got '1:30'; fix the value", at=AT),
+    "yaml-merge-key": _config(
+        "a YAML merge key (`<<: {...}`)", _demo_with("train: {epochs: 1,",
+                                                    "train: {<<: {epochs: 1},"),
+        "malformed YAML at line 7, column 11: merge keys (<<) are not read here; write the "
+        "values out"),
     "overlay-not-mapping": _config(
         "`profiles: {tiny: 5}`", "+profiles: {tiny: 5}\n",
         "'profiles.tiny' must be a mapping of keys to values, got 5; fix the block"),
@@ -425,7 +496,8 @@ CASES = {
         "axis name 'learning rate' may hold only letters, digits and . _ + - (no spaces, '/' "
         "or '..'), since it names a folder; rename it"),
     "axis-value-not-plain": _config(
-        "an axis listing a date (`2024-01-01`)", _axis("{key: model.label, values: [2024-01-01]}"),
+        "an axis listing a date (`!!timestamp 2024-01-01`)",
+        _axis("{key: model.label, values: [!!timestamp 2024-01-01]}"),
         "'axes.v.values[0]' must hold only text, numbers, true/false and lists or mappings of "
         "them (with text keys), got datetime.date(2024, 1, 1); fix the value"),
     "identical-runs": _config(
@@ -508,7 +580,7 @@ CASES = {
     "mapping-given-list": _override(
         "model.kwargs=[1,2]", "'model.kwargs' must be dict, got [1, 2]; fix the value"),
     "mapping-with-date": _override(
-        "model.kwargs='{since: 2024-01-01}'",
+        "model.kwargs='{since: !!timestamp 2024-01-01}'",
         "'model.kwargs.since' must hold only text, numbers, true/false and lists or mappings of "
         "them (with text keys), got datetime.date(2024, 1, 1); fix the value"),
     "literal-not-a-choice": _override(
@@ -718,7 +790,57 @@ CASES = {
          "model.pretrained_file=w.safetensors", "method.targets=[conv2]"],
         "model.pretrained_file w.safetensors not found; copy the weights of resnet18 there "
         "(see 'make weights')"),
+    # --- ftbench tune
+    "tune-without-block": Case(
+        "`ftbench tune demo` on a table without a `tune:` block", ["tune", "demo"],
+        "table demo has no tune: block, so there is nothing to tune; add one to "
+        "configs/demo.yaml (e.g. tune: {key: train.lr, values: [1.0e-3, 3.0e-3]}) or name a "
+        "table that has one"),
+    "tune-nothing-to-tune": Case(
+        "`ftbench tune` when no table has a `tune:` block", ["tune"],
+        "no table of the tiny profile has a tune: block, so there is nothing to tune; add one "
+        "to a table's config (e.g. tune: {key: train.lr, values: [1.0e-3, 3.0e-3]})"),
+    "tune-csv-lacks-column": Case(
+        "a tuning CSV (`results/tuning/tiny.csv`) without the `table` column", ["tune", "demo"],
+        f"{TUNING_CSV} lacks the column 'table'; {TUNE_FIX}", _tuned_with_csv("a,b\n1,2\n")),
+    "tune-csv-junk": Case(
+        "a tuning CSV of binary junk", ["tune", "demo"],
+        f"{TUNING_CSV} cannot be read (UnicodeDecodeError); {TUNE_FIX}",
+        _tuned_with_csv(b"\xff\xfe\0a,b")),
+    # --- torchrun's variables
+    "world-size-not-a-number": Case(
+        "`WORLD_SIZE=abc ftbench run demo/s0`", RUN,
+        f"WORLD_SIZE='abc' is not a whole number; {TORCHRUN}", env={"WORLD_SIZE": "abc"}),
+    "world-size-without-rank": Case(
+        "`WORLD_SIZE=2 ftbench run demo/s0` (no `RANK`: not under torchrun)", RUN,
+        f"WORLD_SIZE is 2 but RANK is not set; {TORCHRUN}", _without_rank,
+        env={"WORLD_SIZE": "2"}),
     # --- the command line
+    "override-twice": Case(
+        "`train.lr=1e-3 train.lr=2e-3` (a key given twice)",
+        [*RUN, "train.lr=1e-3", "train.lr=2e-3"],
+        "override 'train.lr' is given twice ('train.lr=1e-3', then 'train.lr=2e-3'); keep one"),
+    "override-overlaps": Case(
+        "`train={lr: 0.1} train.lr=0.2` (a key given twice, once inside a mapping)",
+        [*RUN, "train={lr: 0.1}", "train.lr=0.2"],
+        "override 'train.lr=0.2' sets 'train.lr', which another override sets too; keep one"),
+    "make-over-config": Case(
+        "`ftbench plan --make configs/demo.yaml`", ["plan", "--make", "configs/demo.yaml"],
+        f"--make configs/demo.yaml is inside the config folder configs; {MAKE_FIX}"),
+    "make-in-runs-folder": Case(
+        "`ftbench plan --make results/tiny/runs/plan.mk`",
+        ["plan", "--make", "results/tiny/runs/plan.mk"],
+        f"--make results/tiny/runs/plan.mk is inside the runs folder results/tiny/runs; "
+        f"{MAKE_FIX}"),
+    "make-over-pipe": Case(
+        "`ftbench plan --make pipe` where `pipe` is a named pipe (or a device: /dev/full)",
+        ["plan", "--make", "pipe"], f"--make pipe is not a regular file; {MAKE_FIX}", _pipe),
+    "make-over-other-file": Case(
+        "`ftbench plan --make notes.txt` (a file `plan` did not write)",
+        ["plan", "--make", "notes.txt"],
+        f"--make notes.txt exists and is not a plan ftbench wrote (it lacks the header line a "
+        f"generated plan starts with); {MAKE_FIX}, or delete it",
+        _write("notes.txt", "my notes\n")),
     "unknown-command": Case(
         "`ftbench trian`", ["trian"],
         "argument command: invalid choice: 'trian' (choose from 'plan', 'run', 'aggregate', "
@@ -860,6 +982,19 @@ CASES = {
         "the plan <identity>); write it again with: ftbench aggregate demo (make all)",
         _finished(then=_csv_edit(lambda t: re.sub(r",[0-9a-f]{16},[0-9a-f]{16},",
                                                   f",{FOREIGN},{FOREIGN},", t)))),
+    "render-edited-csv": Case(
+        "a CSV whose accuracy was edited by hand", ["render", "demo"],
+        "results/tiny/demo.csv differs from what its runs' summaries give (edited by hand, or "
+        "written by another version of ftbench); write it again with: ftbench aggregate demo "
+        "(make all)", _finished(then=_csv_edit(lambda t: _set_column(t, "accuracy", "0.95")))),
+    "render-predictions-disagree": Case(
+        "`predictions.npz` that disagrees with its summary", ["render", "demo"],
+        f"{RUN_DIR}/predictions.npz gives test accuracy 1.0000, its summary 0.5000: one was "
+        "edited or belongs to another run; delete the run's folder and re-run it",
+        _finished(then=lambda ctx: np.savez(
+            ctx.work / RUN_DIR / "predictions.npz", y_true=np.arange(20, dtype=np.int16) % 10,
+            y_pred=np.arange(20, dtype=np.int16) % 10, probs=np.full((20, 10), 0.1,
+                                                                      np.float16)))),
     "render-csv-missing-run": Case(
         "a CSV lacking one of the table's runs", ["render", "pair"],
         "results/tiny/pair.csv does not hold the planned runs (run r8--s0 is missing); write "
@@ -1124,6 +1259,14 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(name, work, capsys, mon
 def test_debug_shows_the_traceback(work, capsys):
     with pytest.raises(Exception, match="unknown key 'train.eopchs'"):
         main([*RUN, "train.eopchs=3", "--debug"])
+
+
+def test_plan_make_rewrites_a_plan_it_wrote(work, capsys):
+    """The refusals above leave the ordinary case alone: plan.mk, written again and again."""
+    target = work / "results" / "tiny" / "plan.mk"
+    for _ in range(2):
+        assert main(["plan", "--make", str(target)]) == 0, capsys.readouterr().err
+    assert target.read_text().startswith("# Generated by `ftbench plan --profile tiny`")
 
 
 def test_read_only_results_folder_when_not_root(work, capsys):
