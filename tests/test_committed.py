@@ -38,3 +38,36 @@ def test_committed_runs_reevaluate_exactly_from_their_weights(plan, key):
     result = evaluate_run(folder, RESULTS)
     summary = json.loads((folder / "summary.json").read_text())
     assert result["equal"], (result["metrics"], summary["test"])
+
+
+def test_the_committed_runs_come_from_one_clean_commit(plan):
+    """The paper says which commit its results come from: it must be one commit, without
+    changes to the code, configs or paper beside it."""
+    envs = {key: json.loads((run_dir(RESULTS, spec) / "summary.json").read_text())["env"]
+            for key, spec in plan.items()}
+    assert {e["git_commit"] for e in envs.values()} and len(
+        {e["git_commit"] for e in envs.values()}) == 1
+    assert [k for k, e in envs.items() if e["git_dirty"]] == []
+
+
+def test_rewriting_results_does_not_make_the_tree_dirty(tmp_path):
+    """Rebuilding the committed results rewrites files under results/: that is no change to
+    what made them. A change anywhere else is."""
+    import subprocess
+
+    from ftbench.provenance import git_commit
+
+    def git(*args):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "a.csv").write_text("1\n")
+    (tmp_path / "code.py").write_text("x = 1\n")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "c")
+    assert git_commit(tmp_path)[1] is False
+    (tmp_path / "results" / "a.csv").write_text("2\n")
+    assert git_commit(tmp_path)[1] is False
+    (tmp_path / "code.py").write_text("x = 2\n")
+    assert git_commit(tmp_path)[1] is True

@@ -26,16 +26,19 @@ def device_name(device: torch.device) -> str:
     return f"{cpu_name()} ({len(os.sched_getaffinity(0))} cores)"
 
 
-def git_commit() -> tuple[str, bool]:
-    """(commit, dirty). In the Docker image, which has no .git, the commit it was built from."""
-    root = Path(__file__).resolve().parents[2]
+def git_commit(root: Path | None = None) -> tuple[str, bool]:
+    """(commit, dirty). In the Docker image, which has no .git, the commit it was built from.
+    Dirty means a change to what makes the results (code, configs, paper), not to results/
+    itself: rebuilding the committed results rewrites them, and that is not a change of code."""
+    root = root or Path(__file__).resolve().parents[2]
     if not (root / ".git").exists() and os.environ.get("FTBENCH_GIT_COMMIT"):
         return os.environ["FTBENCH_GIT_COMMIT"], False
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
                                 text=True, check=True).stdout.strip()
-        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                                    cwd=root, capture_output=True, text=True).stdout.strip())
+        dirty = bool(subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+             ":(exclude)results"], cwd=root, capture_output=True, text=True).stdout.strip())
         return commit, dirty
     except (OSError, subprocess.CalledProcessError):
         return "unknown", False
