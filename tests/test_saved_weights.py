@@ -285,3 +285,17 @@ def test_atomic_writes_follow_another_umask(tmp_path):
         "atomic.write_atomic(out / 'b.bin', replace)\n")
     subprocess.run([sys.executable, "-c", code, str(tmp_path)], check=True, cwd=ROOT)
     assert _mode(tmp_path / "a.json") == 0o640 and _mode(tmp_path / "b.bin") == 0o640
+
+
+def test_the_adapter_config_lists_its_targets_in_one_order(tmp_path):
+    """peft writes target_modules in a set's hash order, which differs between processes."""
+    import json
+
+    from ftbench.models.weights import _sort_target_modules
+
+    path = tmp_path / "adapter_config.json"
+    text = json.dumps({"r": 4, "target_modules": ["qkv.v", "qkv.q"]}, indent=2, sort_keys=True)
+    path.write_text(text)
+    _sort_target_modules(path)
+    assert json.loads(path.read_text())["target_modules"] == ["qkv.q", "qkv.v"]
+    assert len(path.read_text()) == len(text)  # the summary records each file's size

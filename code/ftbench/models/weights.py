@@ -68,6 +68,7 @@ def _save_adapter(model, folder: Path) -> None:
     try:
         model.save_pretrained(str(tmp), safe_serialization=True)
         (tmp / "README.md").unlink(missing_ok=True)  # peft's empty model card
+        _sort_target_modules(tmp / "adapter_config.json")
         from ftbench.atomic import DIR_MODE, FILE_MODE
 
         for p in tmp.iterdir():  # mkdtemp and peft's writes: as readable as any other output
@@ -77,6 +78,17 @@ def _save_adapter(model, folder: Path) -> None:
         os.replace(tmp, folder)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _sort_target_modules(path: Path) -> None:
+    """peft keeps target_modules as a set and writes it in hash order, which changes from one
+    process to the next: sorted, a rebuilt adapter folder is byte-identical to the last."""
+    import json
+
+    config = json.loads(path.read_text(encoding="utf-8"))
+    if isinstance(config.get("target_modules"), list):
+        config["target_modules"] = sorted(config["target_modules"])
+        path.write_text(json.dumps(config, indent=2, sort_keys=True), encoding="utf-8")
 
 
 def base_model(cfg, num_classes: int, results: Path, folder: Path) -> nn.Module:
