@@ -383,6 +383,15 @@ def test_refresh_makes_make_rerun_exactly_the_stale_configuration(tmp_path):
     assert sorted(reruns()) == ["demo/a--s0 demo/a--s1", "demo/b--s0 demo/b--s1"]
     plan.write(exps, "tiny", results, results / "plan.mk")
     assert reruns() == ["demo/b--s0 demo/b--s1"]
+    # as a checkout writes them, one after another: each summary newer than its own stamp but
+    # older than the next seed's, which the configuration's one rule also depends on
+    order = [run_dir(results, runs[k]) / name for k in ("a--s0", "a--s1") for name in (STAMP,
+                                                                                     SUMMARY)]
+    for second, path in enumerate(order, start=1):
+        os.utime(path, ns=(second * 10**9,) * 2)
+    assert sorted(reruns()) == ["demo/a--s0 demo/a--s1", "demo/b--s0 demo/b--s1"]
+    plan.write(exps, "tiny", results, results / "plan.mk")
+    assert reruns() == ["demo/b--s0 demo/b--s1"]
 
 
 GOALS_NEEDING_PLAN = ["all", "demo", "{results}/tiny/demo.csv",

@@ -3,9 +3,9 @@
 A run is done when its summary records the identity the plan gives it now (`ftbench.identity`)
 and the weights it started from are the ones on disk now (their sha256). File times after a
 clone or a copy say nothing about which file is older, so `refresh` sets them from content:
-a done run's summary is made newer than what it depends on (Make leaves it), a stale one older
-(Make re-runs it), and a table's CSV that equals what its summaries give is made newer than
-them, one that differs older (Make aggregates it again).
+a done run's summary is made newer than what its configuration's rule depends on (Make leaves
+it), a stale one older (Make re-runs it), and a table's CSV that equals what its summaries give
+is made newer than them, one that differs older (Make aggregates it again).
 """
 
 from __future__ import annotations
@@ -133,6 +133,20 @@ def prerequisites(spec: RunSpec, results: Path) -> list[Path]:
             *(run_path(results, k) / SUMMARY for k in spec.depends_on)]
 
 
+def configurations(e: Experiment) -> list[list[RunSpec]]:
+    """The runs of a table grouped by configuration (all axes equal, seeds differ)."""
+    groups: dict[tuple, list[RunSpec]] = {}
+    for r in e.runs:
+        groups.setdefault(tuple(r.axes.items()), []).append(r)
+    return list(groups.values())
+
+
+def group_prerequisites(runs: list[RunSpec], results: Path) -> list[Path]:
+    """What a configuration's summaries depend on together: with grouping, one Make rule makes
+    them all, and Make re-runs it when any of them is older than any of these."""
+    return list(dict.fromkeys(p for r in runs for p in prerequisites(r, results)))
+
+
 def _mtime(path: Path) -> int:
     return path.stat().st_mtime_ns if path.exists() else 0
 
@@ -143,11 +157,13 @@ def refresh(experiments: list[Experiment], results: Path) -> int:
 
     touched = 0
     runs = sorted((r for e in experiments for r in e.runs), key=lambda r: len(r.depends_on))
+    # a summary is compared with its whole configuration's prerequisites (the grouped rule's)
+    together = {r.key: group for e in experiments for group in configurations(e) for r in group}
     current = {}
     for r in runs:  # backbones before the runs that start from them
         summary = run_dir(results, r) / SUMMARY
         current[r.key] = state(r, results).state in ("done", "diverged")
-        newest = max(map(_mtime, prerequisites(r, results)))
+        newest = max(map(_mtime, group_prerequisites(together[r.key], results)))
         if current[r.key] and _mtime(summary) <= newest:
             os.utime(summary)
             touched += 1
