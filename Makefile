@@ -101,9 +101,11 @@ endif
 
 # Planned on every call: it also tells finished, current runs from stale ones by content (the
 # config hash in each summary), since file times after a clone or a copy mean nothing. Make
-# remakes an included makefile even under -n, so there it plans with .venv as it is.
+# remakes an included makefile even under -n, so there it plans with .venv as it is. When the
+# plan was new, Make restarts to read it (MAKE_RESTARTS): that plan is seconds old, so the
+# restarted make does not plan again.
 .PHONY: FORCE
-$(PLAN_MK): FORCE | $(if $(DRY_RUN),,$(VENV))
+$(PLAN_MK): $(if $(MAKE_RESTARTS),,FORCE) | $(if $(DRY_RUN),,$(VENV))
 	$(FTBENCH) plan --make $@ $(if $(filter 1,$(GROUP_RUNS)),--group) $(OPTS) $(OVERRIDES)
 
 plan: | $(VENV) ## list the runs of PROFILE with their settings

@@ -495,3 +495,32 @@ def test_make_n_installs_nothing_when_the_venv_is_older_than_pyproject(tmp_path)
     assert "FTBENCH plan --make" in proc.stdout  # planned, with .venv as it is
     executed = [line for line in proc.stdout.splitlines() if line.startswith("PYTHON")]
     assert executed == [] and ".venv/bin/pip" not in proc.stderr, proc.stderr
+
+
+def test_a_new_plan_is_made_once_per_make(tmp_path):
+    """In a fresh clone the plan is new, so Make restarts to read it; the restarted make must
+    not plan again (seconds of imports). The next make plans once, as every make does."""
+    import shutil
+
+    work = workdir(tmp_path, {"demo": DEMO})
+    shutil.copy(ROOT / "Makefile", work / "Makefile")
+    (work / "pyproject.toml").write_text("[project]\n")
+    (work / ".venv").mkdir()
+    (work / ".venv" / ".installed").touch()  # newer than pyproject.toml: nothing to install
+    log = tmp_path / "calls.log"
+    # `plan --make PATH ...` writes PATH when its content changes, as ftbench does
+    stub = tmp_path / "ftbench-stub"
+    stub.write_text(f'#!/bin/bash\necho "$1" >> {log}\n'
+                    '[ "$1" = plan ] && [ ! -e "$3" ] && mkdir -p "$(dirname "$3")" && '
+                    'echo "TABLES :=" > "$3"\nexit 0\n')
+    stub.chmod(0o755)
+
+    def plans() -> int:
+        log.write_text("")
+        subprocess.run(["make", "results/tiny/demo.csv", f"FTBENCH={stub}"], cwd=work,
+                       capture_output=True, text=True, timeout=60)
+        return log.read_text().split().count("plan")
+
+    assert not (work / "results" / "tiny" / "plan.mk").exists()
+    assert plans() == 1  # a new plan.mk, then a restart that reads it
+    assert plans() == 1  # every make plans: content decides what is current
