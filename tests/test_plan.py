@@ -26,8 +26,8 @@ TWO = DEMO.replace("seeds: [0, 1, 2]", "seeds: [0, 1]").replace(
 HEAD = DEMO.replace("{name: lora, r: 4, alpha: 8, targets: [qkv.q, qkv.v]}", "{name: head}")
 ABOVE = TWO.replace("label: ViT-micro}", 'label: ViT-micro, pretrained: "run:backbone/s0"}')
 # make's own variables and the environment's, which the Makefile may read without defining
-MAKE_OWN = {"CURDIR", "MAKE", "MAKECMDGOALS", "MAKEFILE_LIST", "MAKEFLAGS", "HOME", "DATA_DIR",
-            "FTBENCH_GIT_COMMIT"}
+MAKE_OWN = {"CURDIR", "MAKE", "MAKECMDGOALS", "MAKEFILE_LIST", "MAKEFLAGS", "MAKE_RESTARTS",
+            "HOME", "DATA_DIR", "FTBENCH_GIT_COMMIT"}
 
 
 def _plan(work):
