@@ -49,8 +49,12 @@ RUN mkdir -p code/ftbench \
  && touch .venv/.installed
 COPY --chown=10001:10001 . .
 # Rendered LaTeX and the PDF: writable by any uid, for `docker run --user "$(id -u):$(id -g)"`.
+# The .venv layer may come from the build cache, which matches pyproject.toml by content; the
+# copy just made can be newer, and Make (which compares times) would then reinstall at run time,
+# without the network. The environment is current: say so after the copy.
 RUN mkdir -p paper/generated paper/build \
- && chmod 1777 paper/generated paper/build
+ && chmod 1777 paper/generated paper/build \
+ && touch .venv/.installed
 
 # The image has no .git: the commit it was built from is recorded here instead (provenance).
 ARG GIT_COMMIT=unknown

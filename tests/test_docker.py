@@ -66,6 +66,18 @@ def test_python_dependencies_come_from_pyproject_only():
     assert not re.search(r"\b[\w-]+==\d", DOCKERFILE)  # no second list of pins
 
 
+def test_the_environment_is_current_after_the_last_copy():
+    """The .venv layer can come from the build cache (matched by pyproject.toml's content) while
+    the copy of the project is new: without a later touch, Make in the image sees pyproject.toml
+    newer than .venv/.installed and reinstalls, offline. make docker-check's second build on one
+    machine failed so."""
+    steps = _instructions()
+    last_copy = max(i for i, step in enumerate(steps) if step.startswith("COPY"))
+    assert steps[last_copy].endswith(" . .")  # the whole project, pyproject.toml included
+    assert any(step.startswith("RUN") and "touch .venv/.installed" in step
+               for step in steps[last_copy + 1:]), "touch .venv/.installed after the last COPY"
+
+
 def test_dev_tools_are_installed_only_under_the_build_arg():
     ins = _instructions()
     assert "ARG DEV=0" in ins
