@@ -151,25 +151,36 @@ def _mtime(path: Path) -> int:
     return path.stat().st_mtime_ns if path.exists() else 0
 
 
-def refresh(experiments: list[Experiment], results: Path) -> int:
-    """Set file times from content (see the module's doc). Returns the files touched."""
-    from ftbench.report.aggregate import csv_text
-
+def _set_summary_times(runs: list[RunSpec], results: Path, newest: int,
+                       current: dict[str, bool]) -> int:
+    """A current run's summary made newer than `newest`, a stale one older than anything;
+    records in `current` which runs are current. Returns the files touched."""
     touched = 0
-    runs = sorted((r for e in experiments for r in e.runs), key=lambda r: len(r.depends_on))
-    # a summary is compared with its whole configuration's prerequisites (the grouped rule's)
-    together = {r.key: group for e in experiments for group in configurations(e) for r in group}
-    current = {}
-    for r in runs:  # backbones before the runs that start from them
+    for r in runs:
         summary = run_dir(results, r) / SUMMARY
         current[r.key] = state(r, results).state in ("done", "diverged")
-        newest = max(map(_mtime, group_prerequisites(together[r.key], results)))
         if current[r.key] and _mtime(summary) <= newest:
             os.utime(summary)
             touched += 1
         elif not current[r.key] and summary.exists() and _mtime(summary) > 0:
             os.utime(summary, ns=(0, 0))  # older than anything: Make re-runs it
             touched += 1
+    return touched
+
+
+def refresh(experiments: list[Experiment], results: Path) -> int:
+    """Set file times from content (see the module's doc). Returns the files touched."""
+    from ftbench.report.aggregate import csv_text
+
+    touched = 0
+    # backbones before the runs that start from them; a summary is compared with its whole
+    # configuration's prerequisites (the grouped rule's), read once per configuration
+    groups = sorted((g for e in experiments for g in configurations(e)),
+                    key=lambda g: max(len(r.depends_on) for r in g))
+    current = {}
+    for group in groups:
+        newest = max(map(_mtime, group_prerequisites(group, results)))
+        touched += _set_summary_times(group, results, newest, current)
     for e in experiments:
         csv = Path(results) / f"{e.name}.csv"
         if not e.runs or not csv.exists() or not all(current[r.key] for r in e.runs):
