@@ -1,8 +1,10 @@
 """End to end through the real Makefile, configs and paper: runs -> CSV -> LaTeX -> PDF.
 
-A micro version of the tiny profile (one epoch, 100 training images per run) in a temporary
-folder; then the PDF's table must show the CSV's numbers, and a second `make` must have
-nothing left to do.
+What a reviewer does: a copy of the committed results, `make all`, which must train nothing and
+build a PDF whose tables show the CSVs' numbers. Then one configuration's config is edited, and
+`make all` must re-train exactly its runs, put their new numbers into the CSV and the PDF, and
+leave every other run alone. (Training from empty results, upstream runs first, is
+test_parallel's; `make docker-check` runs the whole micro pipeline from empty in the image.)
 """
 
 from __future__ import annotations
@@ -17,29 +19,55 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from ftbench.config import load_all, parse_overrides
+from ftbench.config import load_all
 from ftbench.report.latex import mean_std
-
-MICRO = "train.epochs=1 data.train_limit=100"
 
 
 def _make(tmp_path, *args):
-    """make in the repository, on a snapshot of configs/ (tmp_path/configs), writing only under
-    tmp_path."""
+    """make in the repository, on copies of configs/ and results/ under tmp_path, writing only
+    under tmp_path."""
     variables = [f"CONFIGS={tmp_path}/configs", f"RESULTS={tmp_path}/results",
-                 f"GENERATED_ROOT={tmp_path}/generated", f"BUILD_ROOT={tmp_path}/build",
-                 f"OVERRIDES={MICRO}"]
+                 f"GENERATED_ROOT={tmp_path}/generated", f"BUILD_ROOT={tmp_path}/build"]
     return subprocess.run(["make", *args, *variables], cwd=ROOT, capture_output=True, text=True)
 
 
 def _identities(configs) -> dict[str, str]:
-    return {r.key: r.identity for e in load_all(configs, "tiny", parse_overrides(MICRO.split()),
-                                                check_models=False) for r in e.runs}
+    return {r.key: r.identity for e in load_all(configs, "tiny", check_models=False)
+            for r in e.runs}
 
 
 def _reruns(stdout: str) -> list[list[str]]:
-    """The keys of each `ftbench run` that `make -n` would start (one per configuration)."""
+    """The keys of each `ftbench run` that make started (one per configuration)."""
     return [cmd.split() for cmd in re.findall(r"ftbench run (.*?) --planned", stdout)]
+
+
+def _pdf_text(tmp_path) -> str:
+    pdf = tmp_path / "build" / "tiny" / "paper.pdf"
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    return re.sub(r"\s+", " ", text)
+
+
+def _rows(tmp_path, table: str) -> list[dict]:
+    with open(tmp_path / "results" / "tiny" / f"{table}.csv") as f:
+        return list(csv.DictReader(f))
+
+
+def _check_table_in_pdf(flat: str, rows: list[dict], axes: tuple[str, str],
+                        metrics=("accuracy", "macro_f1", "macro_auc")) -> None:
+    """Each configuration's row in the PDF: mean and spread over its seeds, as in the CSV."""
+    configurations: dict[tuple, list[dict]] = {}
+    for r in rows:
+        configurations.setdefault(tuple(r[a] for a in axes), []).append(r)
+    for key, runs in configurations.items():
+        cells = " ".join(mean_std([r[k] for r in runs]).replace(r"$\pm$", "\u00b1")
+                         for k in metrics)
+        assert f"{runs[0]['model_label']} " in flat and cells in flat, (key, cells)
+
+
+def _summaries(tmp_path) -> dict[str, bytes]:
+    return {str(p.relative_to(tmp_path)): p.read_bytes()
+            for p in (tmp_path / "results" / "tiny" / "runs").rglob("summary.json")}
 
 
 @pytest.mark.slow
@@ -48,35 +76,25 @@ def test_make_all_builds_a_pdf_whose_table_equals_the_csv(tmp_path):
         "TeX Live and poppler-utils are needed (bash .ci/run installs them)"
     configs = tmp_path / "configs"
     shutil.copytree(ROOT / "configs", configs)
+    shutil.copytree(ROOT / "results", tmp_path / "results")
     proc = _make(tmp_path, "-j2", "all")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    pdf = tmp_path / "build" / "tiny" / "paper.pdf"
-    assert pdf.exists()
+    assert "ftbench run" not in proc.stdout, proc.stdout  # the committed runs are current
 
-    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
-                          text=True, check=True).stdout
-    flat = re.sub(r"\s+", " ", text)
+    flat = _pdf_text(tmp_path)
     assert "This is a miniature" in flat
     assert "1,257,317" in flat  # the params table: seed 003's configuration at full size
-    with open(tmp_path / "results" / "tiny" / "vit-lora-vs-cnn-head.csv") as f:
-        rows = list(csv.DictReader(f))
+    assert "Compute per table" in flat
+    rows = _rows(tmp_path, "vit-lora-vs-cnn-head")
     planned = [r for e in load_all(configs, "tiny", check_models=False)
                if e.name == "vit-lora-vs-cnn-head" for r in e.runs]
-    assert len(rows) == len(planned) == 27 and all(r["epochs"] == "1" for r in rows)
+    assert len(rows) == len(planned) == 27
     for r in rows:  # provenance on every row
         assert r["config_hash"] and r["git_commit"] and r["git_dirty"] in ("True", "False")
         assert r["python"] and r["torch"] and r["torchvision"] and r["timm"] and r["peft"]
         assert r["started"] <= r["finished"] and float(r["wall_s"]) > 0
-    assert "Compute per table" in flat
-    # each configuration's row: mean and spread over its seeds, as the table shows them
-    configurations: dict[tuple, list[dict]] = {}
-    for r in rows:
-        configurations.setdefault((r["axis_dataset"], r["axis_variant"]), []).append(r)
-    assert len(configurations) == 9
-    for key, runs in configurations.items():
-        cells = " ".join(mean_std([r[k] for r in runs]).replace(r"$\pm$", "\u00b1")
-                         for k in ("accuracy", "macro_f1", "macro_auc"))
-        assert f"{runs[0]['model_label']} " in flat and cells in flat, (key, cells)
+    assert len({(r["axis_dataset"], r["axis_variant"]) for r in rows}) == 9
+    _check_table_in_pdf(flat, rows, ("axis_dataset", "axis_variant"))
 
     # Everything is up to date: a second `make all` would train, render and typeset nothing.
     dry = _make(tmp_path, "-n", "all")
@@ -111,3 +129,20 @@ def test_make_all_builds_a_pdf_whose_table_equals_the_csv(tmp_path):
                               for m in ("head", "lora")], dry.stdout
     # (GNU make 4.3 under -n does not carry a grouped rule's pretended update to what depends
     # on it, so the aggregate and render steps after these runs are not listed here)
+
+    # And for real: those six runs train, in two processes; every other run is left as it was;
+    # the CSV and the PDF show the new numbers.
+    others = {k: v for k, v in _summaries(tmp_path).items() if "/cifar100--" not in k
+              or "/resnet34-lora/" not in k}
+    proc = _make(tmp_path, "-j2", "all")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert sorted(_reruns(proc.stdout)) == sorted(groups), proc.stdout
+    assert {k: v for k, v in _summaries(tmp_path).items() if k in others} == others
+    identities = _identities(configs)
+    rows = _rows(tmp_path, "resnet34-lora")
+    assert {r["identity"] for r in rows} == {identities[f"resnet34-lora/{r['run_id']}"]
+                                             for r in rows}
+    _check_table_in_pdf(_pdf_text(tmp_path), rows, ("axis_dataset", "axis_variant"),
+                        metrics=("accuracy",))  # a paired table: accuracy and the test
+    dry = _make(tmp_path, "-n", "all")
+    assert dry.returncode == 0 and "ftbench run" not in dry.stdout, dry.stdout
