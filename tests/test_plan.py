@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 
 import pytest
@@ -500,8 +501,6 @@ def test_make_n_installs_nothing_when_the_venv_is_older_than_pyproject(tmp_path)
 def test_a_new_plan_is_made_once_per_make(tmp_path):
     """In a fresh clone the plan is new, so Make restarts to read it; the restarted make must
     not plan again (seconds of imports). The next make plans once, as every make does."""
-    import shutil
-
     work = workdir(tmp_path, {"demo": DEMO})
     shutil.copy(ROOT / "Makefile", work / "Makefile")
     (work / "pyproject.toml").write_text("[project]\n")
