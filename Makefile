@@ -125,8 +125,19 @@ $(GENERATED)/params/table.tex: $(PARAMS_CSV) $(RENDER_SRC)
 .PHONY: params
 params: $(GENERATED)/params/table.tex ## the params table (full-size counts, no training)
 
-# Claims versus findings read every table's CSV and runs (paired tests), and the params table.
-$(GENERATED)/profile.tex: $(CSVS) $(ALL_RUNS) $(PARAMS_CSV) paper/claims.yaml $(RENDER_SRC)
+# Every comparison of every table, for a reviewer to check: the claims read it, and render
+# refuses one that differs from what the runs give now.
+COMPARISONS := $(RUN_ROOT)/comparisons.csv
+$(COMPARISONS): $(CSVS) $(ALL_RUNS) $(RENDER_SRC)
+	$(FTBENCH) aggregate --comparisons $(OPTS) $(OVERRIDES)
+
+# Claims versus findings read every table's CSV and runs, the comparisons, the params table, the
+# write-ups they quote, and what `make tune` chose; the deviations from the paper profile read
+# every config.
+TUNING_CSV := $(wildcard $(RESULTS)/tuning/$(PROFILE).csv)
+$(GENERATED)/profile.tex: $(CSVS) $(ALL_RUNS) $(PARAMS_CSV) $(COMPARISONS) $(TUNING_CSV) \
+		paper/claims.yaml $(wildcard paper/writeups/*.md) $(RENDER_SRC) \
+		$(wildcard $(CONFIGS)/*.yaml $(CONFIGS)/profiles/*.yaml)
 	$(FTBENCH) render --summary $(OPTS) $(OVERRIDES)
 
 # Every build records the exact Python environment it was built with, beside the PDF.
@@ -137,6 +148,7 @@ $(PDF): $(RENDERED) $(GENERATED)/params/table.tex $(GENERATED)/profile.tex $(PAP
 
 paper: | $(VENV) ## render and build the PDF from existing results (trains nothing)
 	$(FTBENCH) aggregate --all $(OPTS) $(OVERRIDES)
+	$(FTBENCH) aggregate --comparisons $(OPTS) $(OVERRIDES)
 	$(FTBENCH) render --all $(OPTS) $(OVERRIDES)
 	test -f $(PARAMS_CSV) || $(FTBENCH) params $(OPTS)
 	$(FTBENCH) render --params $(OPTS)

@@ -1,8 +1,9 @@
 """Claims versus findings (paper/claims.yaml, ftbench.report.claims): the verdicts come from the
 data. A results set of the whole tiny profile is written without training (fake summaries and
-predictions for every planned run, the CSVs aggregated from them, a params table); changing one
-value in one CSV then flips a verdict, and a claim about a dataset the tiny profile does not
-run is not measurable at this scale."""
+predictions for every planned run, the CSVs aggregated from them, comparisons.csv, a params
+table); changing one value in one CSV then flips a verdict, a claim about a dataset the tiny
+profile does not run is not measurable at this scale, a ratio measured on a CPU is judged on its
+direction only, and every claim quotes its seed verbatim."""
 
 from __future__ import annotations
 
@@ -15,9 +16,11 @@ import pytest
 
 from conftest import ROOT, fake_summary, predictions_with, write_predictions
 from ftbench.config import load_all
-from ftbench.report import claims
+from ftbench.errors import UserError
+from ftbench.report import claims, compare
 from ftbench.report.aggregate import aggregate
 from ftbench.report.params import COLUMNS as PARAMS_COLUMNS
+from ftbench.report.results import TableResults
 
 CLAIMS = ROOT / "paper" / "claims.yaml"
 N = 100
@@ -46,7 +49,7 @@ def _measured(run) -> dict:
     per_epoch = 12.5 + 0.1 * (run.config.seed - 1) if head else 10.0
     return {"time": {"train_s": 5 * per_epoch, "per_epoch_s": per_epoch, "feature_cache_s": 0.0,
                      "wall_s": 6 * per_epoch},
-            "memory": {"peak_mib": 100.0 if head else 80.0, "kind": "cpu_peak_rss"}}
+            "memory": {"peak_mib": 100.0 if head else 80.0, "kind": "cpu_tensors"}}
 
 
 PARAMS = [  # full-size counts as `ftbench params` writes them (only the rows claims read)
@@ -77,7 +80,16 @@ def tiny(tmp_path_factory):
         if e.runs:
             aggregate(e, results)
     _write_params(results / "params.csv", PARAMS)
+    _write_comparisons(experiments, results)
     return experiments, results
+
+
+def _tables(experiments, results) -> dict:
+    return {e.name: TableResults.load(e, results) for e in experiments if e.runs}
+
+
+def _write_comparisons(experiments, results) -> None:
+    compare.write(list(_tables(experiments, results).values()), results)
 
 
 @pytest.fixture
@@ -92,12 +104,16 @@ def results(tiny, tmp_path):
 
 
 def _judge(experiments, results) -> list[claims.Finding]:
-    return claims.findings(CLAIMS, experiments, results)
+    tables = _tables(experiments, results)
+    rows = compare.checked_rows(list(tables.values()), results)
+    return claims.findings(CLAIMS, tables, rows, results)
 
 
-def _one(found, table: str, kind: str, column: str = "", params: bool = False):
+def _one(found, table: str, kind: str, column: str = "", params: bool = False,
+         dataset: str | None = None):
     (f,) = [f for f in found if (f.claim.table, f.claim.kind, f.claim.column, f.claim.params)
-            == (table, kind, column, params)]
+            == (table, kind, column, params) and (f.claim.requires.get("dataset") is None)
+            and (dataset is None or f.claim.select.get("dataset") == dataset)]
     return f
 
 
@@ -105,7 +121,8 @@ def _one(found, table: str, kind: str, column: str = "", params: bool = False):
 SUMMARY_FIELD = {"accuracy": ("test", "accuracy"), "per_epoch_s": ("time", "per_epoch_s"),
                  "peak_mib": ("memory", "peak_mib"), "dataset": ("dataset", "name"),
                  "epochs": ("config", "train", "epochs"),
-                 "merged_ms_per_image": ("merge", "merged_ms_per_image")}
+                 "merged_ms_per_image": ("merge", "merged_ms_per_image"),
+                 "cuda": ("env", "cuda")}
 
 
 def _edit_csv(results, table: str, run_id: str, column: str, value) -> None:
@@ -128,6 +145,7 @@ def _edit_csv(results, table: str, run_id: str, column: str, value) -> None:
             correct = np.arange(200) < round(value * 200)  # 0.905 of 200 images is whole
             write_predictions(path.parent, *predictions_with(correct, 10), 10)
     aggregate(e, folder)
+    _write_comparisons(experiments, folder)
     with open(folder / f"{table}.csv", newline="") as f:
         (row,) = [r for r in csv.DictReader(f) if r["run_id"] == run_id]
     assert row[column] == str(value), (row[column], value)
@@ -136,17 +154,38 @@ def _edit_csv(results, table: str, run_id: str, column: str, value) -> None:
 def test_every_claim_gets_a_verdict_from_the_data(tiny):
     found = _judge(*tiny)
     assert len(found) == len(claims.load_claims(CLAIMS))
-    verdicts = (claims.SUPPORTED, claims.CONTRADICTED, claims.NOT_SIGNIFICANT,
-                claims.NOT_MEASURABLE)
-    assert all(f.verdict in verdicts for f in found)
-    assert _one(found, "resnet34-lora", "comparison").verdict == claims.SUPPORTED
+    assert all(f.verdict in claims.VERDICTS for f in found)
+    for dataset in ("cifar100", "food101"):
+        assert _one(found, "resnet34-lora", "comparison", dataset=dataset).verdict == \
+            claims.SUPPORTED
     assert _one(found, "vit-lora-vs-cnn-head", "comparison").verdict == claims.SUPPORTED
-    assert _one(found, "resnet34-lora", "ratio", "per_epoch_s").verdict == claims.SUPPORTED
-    assert _one(found, "resnet34-lora", "ratio", "peak_mib").verdict == claims.SUPPORTED
     assert _one(found, "vit-lora-food101", "value", params=True).verdict == claims.SUPPORTED
     merge = _one(found, "vit-lora-tinyimagenet", "ratio",
                  "unmerged_ms_per_image/merged_ms_per_image")
-    assert merge.verdict == claims.SUPPORTED and "2.00 [2.00, 2.00]" in merge.measured
+    # the same ratio in every seed is exact: no interval to show
+    assert merge.verdict == claims.SUPPORTED and merge.measured == "2.00"
+
+
+def test_ratios_measured_on_a_cpu_are_judged_on_their_direction(tiny):
+    """The fake runs have no CUDA: time and memory ratios get a direction verdict, the size
+    is not judged (the seed's GPU is absent); a claim without a number is a direction too."""
+    found = _judge(*tiny)
+    for column in ("per_epoch_s", "peak_mib"):
+        f = _one(found, "resnet34-lora", "ratio", column)
+        assert f.verdict == claims.SUPPORTED and f.direction_only, (column, f.measured)
+    merge = _one(found, "vit-lora-tinyimagenet", "ratio",
+                 "unmerged_ms_per_image/merged_ms_per_image")
+    assert merge.direction_only
+
+
+def test_each_claim_is_tested_on_the_datasets_its_quote_names(tiny):
+    """Seed 004's quote names CIFAR-10 only, seed 000's memory Food-101 only."""
+    found = _judge(*tiny)
+    vit = _one(found, "vit-lora-vs-cnn-head", "comparison")
+    assert vit.claim.select == {"dataset": "cifar10"}
+    assert vit.measured.startswith("2 of 2 significantly as claimed")
+    memory = _one(found, "resnet34-lora", "ratio", "peak_mib")
+    assert memory.claim.select == {"dataset": "food101"} and ";" not in memory.measured
 
 
 def test_claims_about_real_datasets_are_not_measurable_at_tiny_scale(tiny):
@@ -156,9 +195,34 @@ def test_claims_about_real_datasets_are_not_measurable_at_tiny_scale(tiny):
     for f in needing:
         assert f.verdict == claims.NOT_MEASURABLE, (f.claim.claim, f.verdict)
         assert f.measured == "--"
-    # ... although the tiny profile ran the table: its stand-in is not the claim's dataset
-    food = _one(found, "vit-lora-food101", "value", "accuracy")
-    assert food.verdict == claims.NOT_MEASURABLE
+
+
+def test_every_claim_quotes_its_seed_and_says_what_kind_it_is():
+    for c in claims.load_claims(CLAIMS):
+        assert c.statement in claims.STATEMENTS
+        text = (ROOT / "paper" / "writeups" / f"{c.seed}.md").read_text()
+        section = text
+        for heading in c.where:
+            section = claims.section(section, heading)
+            assert section is not None, (c.seed, heading)
+        assert all(claims._plain(q) in claims._plain(section) for q in c.quote)
+
+
+def test_a_misquote_or_a_wrong_section_stops_the_build(tmp_path):
+    import shutil
+
+    shutil.copytree(ROOT / "paper" / "writeups", tmp_path / "writeups")
+    text = CLAIMS.read_text()
+    bad = tmp_path / "claims.yaml"
+    bad.write_text(text.replace("Memory reduction: ~15-25%", "Memory reduction: ~25-35%"))
+    with pytest.raises(UserError, match="is not in .*000.md under Expected Results"):
+        claims.load_claims(bad)
+    bad.write_text(text.replace("where: [Future Improvements]", "where: [Results & Insights]"))
+    with pytest.raises(UserError, match="quote the seed verbatim"):
+        claims.load_claims(bad)
+    bad.write_text(text.replace("where: [Overview]", "where: [Overwiew]"))
+    with pytest.raises(UserError, match="has no heading 'Overwiew'"):
+        claims.load_claims(bad)
 
 
 def test_the_same_claim_is_judged_once_its_requirements_hold(results):
@@ -170,16 +234,21 @@ def test_the_same_claim_is_judged_once_its_requirements_hold(results):
         _edit_csv(results, "vit-lora-food101", run_id, "dataset", "food101")
         _edit_csv(results, "vit-lora-food101", run_id, "epochs", 5)
         _edit_csv(results, "vit-lora-food101", run_id, "accuracy", 0.905)
-    food = _one(_judge(experiments, folder), "vit-lora-food101", "value", "accuracy")
+    food = _food_accuracy(_judge(experiments, folder))
     assert food.verdict == claims.SUPPORTED and food.measured.startswith("90.5")
     # one seed far off widens the seeds' interval: it still meets the claim
     _edit_csv(results, "vit-lora-food101", run_ids[0], "accuracy", 0.80)
-    food = _one(_judge(experiments, folder), "vit-lora-food101", "value", "accuracy")
-    assert food.verdict == claims.SUPPORTED
+    assert _food_accuracy(_judge(experiments, folder)).verdict == claims.SUPPORTED
     for run_id in run_ids:  # every seed at 80%: the interval misses 90.45-90.55%
         _edit_csv(results, "vit-lora-food101", run_id, "accuracy", 0.80)
-    food = _one(_judge(experiments, folder), "vit-lora-food101", "value", "accuracy")
+    food = _food_accuracy(_judge(experiments, folder))
     assert food.verdict == claims.CONTRADICTED and food.measured.startswith("80.0")
+
+
+def _food_accuracy(found):
+    (f,) = [f for f in found if f.claim.table == "vit-lora-food101" and f.claim.column ==
+            "accuracy"]
+    return f
 
 
 def test_one_parameter_count_flips_seed_003s_claim(results):
@@ -203,17 +272,23 @@ def test_one_time_per_epoch_flips_seed_000s_speed_claim(results):
     assert speed.verdict == claims.NOT_SIGNIFICANT, speed.measured
     # the other claims on the same table do not move
     assert _one(found, "resnet34-lora", "ratio", "peak_mib").verdict == claims.SUPPORTED
-    assert _one(found, "resnet34-lora", "comparison").verdict == claims.SUPPORTED
+    assert _one(found, "resnet34-lora", "comparison", dataset="cifar100").verdict == \
+        claims.SUPPORTED
 
 
-def test_one_memory_value_flips_seed_000s_memory_claim(results):
-    """LoRA's memory at 95% of classifier-only's in every seed of one dataset: the ratio
-    excludes 1 on the claimed side but misses the claimed 15-25% saving."""
+def test_on_a_gpu_a_ratio_outside_the_claimed_range_is_contradicted(results):
+    """LoRA's memory at 95% of classifier-only's in every seed: on a CPU the direction is as
+    claimed (supported in direction); measured with CUDA, the ratio misses the claimed 15-25%
+    saving and the claim is contradicted."""
     experiments, folder = results
     for seed in (0, 1, 2):
         _edit_csv(results, "resnet34-lora", f"food101--lora--s{seed}", "peak_mib", 95.0)
     memory = _one(_judge(experiments, folder), "resnet34-lora", "ratio", "peak_mib")
-    assert memory.verdict == claims.CONTRADICTED, memory.measured
+    assert memory.verdict == claims.SUPPORTED and memory.direction_only, memory.measured
+    for run_id in [f"food101--{v}--s{seed}" for v in ("head", "lora") for seed in (0, 1, 2)]:
+        _edit_csv(results, "resnet34-lora", run_id, "cuda", "12.8")
+    memory = _one(_judge(experiments, folder), "resnet34-lora", "ratio", "peak_mib")
+    assert memory.verdict == claims.CONTRADICTED and not memory.direction_only
 
 
 def test_one_latency_flips_the_merge_claim(results):
@@ -225,8 +300,8 @@ def test_one_latency_flips_the_merge_claim(results):
 
 
 def test_a_comparison_the_data_reverse_is_contradicted(results):
-    """The paired test reads the predictions: LoRA better than classifier-only on one dataset
-    (every seed) contradicts seed 000's claim, whatever the other dataset says."""
+    """The paired test reads the predictions: LoRA better than classifier-only on Food-101
+    (every seed) contradicts seed 000's claim about Food-101, not the one about CIFAR-100."""
     from conftest import predictions_with, write_predictions
 
     experiments, folder = results
@@ -235,9 +310,12 @@ def test_a_comparison_the_data_reverse_is_contradicted(results):
         if r.axes == {"dataset": "food101", "variant": "lora"}:
             write_predictions(folder / "runs" / r.key, *predictions_with(_first(95), 20), 20)
             _edit_csv(results, "resnet34-lora", r.run_id, "accuracy", 0.95)
-    found = _one(_judge(experiments, folder), "resnet34-lora", "comparison")
-    assert found.verdict == claims.CONTRADICTED
-    assert "1 of 2 significantly as claimed, 1 the other way" in found.measured
+    found = _judge(experiments, folder)
+    food = _one(found, "resnet34-lora", "comparison", dataset="food101")
+    assert food.verdict == claims.CONTRADICTED
+    assert food.measured.startswith("0 of 1 significantly as claimed, 1 the other way")
+    assert _one(found, "resnet34-lora", "comparison", dataset="cifar100").verdict == \
+        claims.SUPPORTED
 
 
 def test_the_rendered_summary_counts_the_verdicts(tiny, tmp_path):
@@ -251,6 +329,8 @@ def test_the_rendered_summary_counts_the_verdicts(tiny, tmp_path):
                          (claims.NOT_MEASURABLE, "not-measurable-at-this-scale")):
         count = sum(f.verdict == verdict for f in found)
         assert f"claims/{key}}}{{{count}}}" in macros.replace(" ", ""), (key, count)
+    goals = [f for f in found if f.claim.statement == "goal"]
+    assert f"claims/goal/count}}{{{len(goals)}}}" in macros.replace(" ", "")
     table = (tmp_path / "generated" / "claims.tex").read_text()
     assert table.count("not measurable at this scale") == sum(
         f.verdict == claims.NOT_MEASURABLE for f in found)

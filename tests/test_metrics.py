@@ -32,20 +32,3 @@ def test_auc_with_a_class_absent_from_the_split():
     probs = np.array([[0.7, 0.2, 0.1], [0.6, 0.3, 0.1], [0.2, 0.7, 0.1], [0.3, 0.6, 0.1]])
     m = classification_metrics(y, probs, 3)
     assert m["macro_auc"] == 1.0 and m["accuracy"] == 1.0
-
-
-def test_mcnemar_exact_p_values():
-    import numpy as np
-    import pytest
-
-    from ftbench.report.stats import mcnemar
-
-    a = np.array([True] * 10 + [False] * 5)
-    b = np.array([False] * 10 + [False] * 5)
-    p, only_a, only_b = mcnemar(a, b)
-    assert (only_a, only_b) == (10, 0) and p == pytest.approx(2 * 0.5**10)
-    assert mcnemar(a, a)[0] == 1.0  # no disagreement: no evidence of a difference
-    c = np.array([True] * 6 + [False] * 4 + [True] * 4 + [False])  # 4 one way, 4 the other
-    assert mcnemar(a, c)[0] == pytest.approx(1.0)
-    with pytest.raises(ValueError, match="same test images"):
-        mcnemar(a, a[:3])

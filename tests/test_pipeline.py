@@ -65,6 +65,17 @@ def _check_table_in_pdf(flat: str, rows: list[dict], axes: tuple[str, str],
         assert f"{runs[0]['model_label']} " in flat and cells in flat, (key, cells)
 
 
+def _check_layout(tmp_path) -> None:
+    """No line runs into the margin, and every figure is drawn no wider than the text (the
+    paper includes them unscaled: tests/test_paper.py)."""
+    log = (tmp_path / "build" / "tiny" / "paper.log").read_text(errors="replace")
+    overfull = re.findall(r"Overfull \\hbox \(([\d.]+)pt too wide\)", log)
+    assert not overfull, f"overfull lines in paper.log: {overfull}"
+    for pdf in (tmp_path / "generated" / "tiny").rglob("fig-*.pdf"):
+        box = re.search(rb"/MediaBox \[\s*0 0 ([\d.]+) ([\d.]+)", pdf.read_bytes())
+        assert box and float(box.group(1)) <= 6.5 * 72 + 0.5, (pdf.name, box and box.group(1))
+
+
 def _summaries(tmp_path) -> dict[str, bytes]:
     """Each run's summary, by run key (table/run id)."""
     runs = tmp_path / "results" / "tiny" / "runs"
@@ -85,6 +96,7 @@ def test_make_all_builds_a_pdf_whose_table_equals_the_csv(tmp_path):
 
     flat = _pdf_text(tmp_path)
     assert "This is a miniature" in flat
+    _check_layout(tmp_path)
     assert "1,257,317" in flat  # the params table: seed 003's configuration at full size
     assert "Compute per table" in flat
     before = _identities(configs)

@@ -123,11 +123,26 @@ def _table_args(p) -> None:
     _overrides(p)
 
 
-@command("aggregate", "collect a table's run summaries into one tidy CSV", arguments=_table_args,
-         writes_results=True, needs_models=False)
+def _aggregate_args(p) -> None:
+    _table_args(p)
+    p.add_argument("--comparisons", action="store_true",
+                   help="write <results>/<profile>/comparisons.csv: every comparison of every "
+                        "table, from their CSVs and runs")
+
+
+@command("aggregate", "collect a table's run summaries into one tidy CSV (or, with "
+                      "--comparisons, every table's comparisons into comparisons.csv)",
+         arguments=_aggregate_args, writes_results=True, needs_models=False)
 def aggregate(ctx) -> int:
     from ftbench.report.aggregate import aggregate as collect
 
+    if ctx.args.comparisons:
+        from ftbench.report import compare
+        from ftbench.report.results import TableResults
+
+        tables = [TableResults.load(e, ctx.results) for e in ctx.experiments if e.runs]
+        compare.write(tables, ctx.results)
+        return 0
     for e in ctx.tables():
         collect(e, ctx.results)
     return 0
@@ -160,9 +175,12 @@ def render(ctx) -> int:
         for e in ctx.experiments:  # every table's CSV, checked before any is used
             if e.runs:
                 checked_rows(e, ctx.results)
+        from ftbench.config import load_all
+
         description = load_profile(ctx.args.configs, ctx.args.profile).get("description", "")
+        paper = load_all(ctx.args.configs, "paper", check_models=False)
         rendering.render_summary(ctx.experiments, ctx.args.profile, str(description),
-                                 ctx.results, ctx.generated)
+                                 ctx.results, ctx.generated, paper)
     else:
         for e in ctx.tables():
             rendering.render_table(e, ctx.results, ctx.generated)

@@ -196,7 +196,30 @@ def refresh(experiments: list[Experiment], results: Path) -> int:
         elif not same and _mtime(csv) > 0:
             os.utime(csv, ns=(0, 0))  # edited, or another ftbench wrote it: aggregate again
             touched += 1
-    return touched
+        current[e.name] = same
+    return touched + _refresh_comparisons(experiments, results, current)
+
+
+def _refresh_comparisons(experiments: list[Experiment], results: Path, current: dict) -> int:
+    """comparisons.csv, made newer than the tables when it is what they give now, older when
+    it is not (Make then writes it again). Only read when every table's CSV is current."""
+    from ftbench.report import compare
+    from ftbench.report.results import TableResults
+
+    path = compare.path_of(results)
+    tables = [e for e in experiments if e.runs]
+    if not path.exists() or not all(current.get(e.name) for e in tables):
+        return 0
+    try:
+        same = path.read_text(encoding="utf-8") == compare.csv_text(
+            [TableResults.load(e, results) for e in tables])
+    except (UserError, OSError, ValueError):
+        same = False
+    if same:
+        os.utime(path)
+    else:
+        os.utime(path, ns=(0, 0))
+    return 1
 
 
 def write_stamps(experiments: list[Experiment], results: Path) -> None:

@@ -1,14 +1,17 @@
-"""Claims versus findings: each headline claim of a seed, what this build measured, and a
-verdict generated from the data: supported, contradicted, not significant, or not measurable at
-this scale. The claims are data (`paper/claims.yaml`); the rules are here, one per kind:
+"""Claims versus findings: each statement of a seed that this paper tests, what this build
+measured, and a verdict generated from the data: supported, contradicted, not significant, or
+not measurable at this scale. The claims are data (`paper/claims.yaml`, each quoting its seed
+verbatim); the rules are here, one per kind, and read `comparisons.csv` (ftbench.report.compare):
 
 - comparison: the configurations the claim says win against those it says lose, pair by pair
-  (the table's paired tests, Holm-adjusted within the table). Supported when every pair is
-  significant in the claimed direction; contradicted when any is significant the other way.
-- ratio: a per-seed ratio (time, memory, latency) with a t-interval on the log scale, against the
+  (the table's paired tests, Holm-adjusted within the table), on exactly the datasets the claim
+  names. Supported when every pair is significant in the claimed direction; contradicted when
+  any is significant the other way.
+- ratio: the table's ratio (time, memory, latency) with its 95% interval over seeds against the
   claimed range. Supported when every interval excludes 1 on the claimed side and meets the
   range; contradicted when one excludes 1 on the other side, or misses the range; otherwise not
-  significant.
+  significant. Measured on a CPU, where the seed's GPU is absent, or claimed without a number, a
+  ratio is judged on its direction alone: its size is not measurable at this scale.
 - value: a measured value (over seeds, a t-interval; parameter counts are exact) against the
   claimed range: supported when they meet, contradicted when they do not.
 
@@ -19,6 +22,7 @@ this scale: the tiny profile's stand-ins say nothing about Food-101's accuracy.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -30,22 +34,26 @@ from ftbench.report import stats
 
 SUPPORTED, CONTRADICTED = "supported", "contradicted"
 NOT_SIGNIFICANT, NOT_MEASURABLE = "not significant", "not measurable at this scale"
+VERDICTS = (SUPPORTED, CONTRADICTED, NOT_SIGNIFICANT, NOT_MEASURABLE)
+STATEMENTS = ("reported result", "expected result", "goal", "future work")
 
 
 @dataclass
 class Claim:
     seed: str
-    claim: str  # the seed's claim, in our words
-    seed_says: str  # the seed's own number(s)
+    statement: Literal["reported result", "expected result", "goal", "future work"]
+    where: list[str]  # the headings of the seed's write-up the quote stands under
+    quote: list[str]  # the seed's words, verbatim
+    claim: str  # what is tested, in our words
     kind: Literal["comparison", "ratio", "value"]
     table: str
+    select: dict = field(default_factory=dict)  # axis -> value(s): the rows the claim is about
     better: dict = field(default_factory=dict)  # comparison: axis -> value(s) of the winners
     worse: dict = field(default_factory=dict)  # ... and of the losers
-    select: dict = field(default_factory=dict)  # ratio, value: axis -> value(s) of the rows
     numerator: dict = field(default_factory=dict)  # ratio across configurations: axis filter
     denominator: dict = field(default_factory=dict)
-    column: str = ""  # ratio, value: the CSV column (ratio within a row: "a/b")
-    range: list[float] = field(default_factory=list)  # [low, high] of the claimed value
+    column: str = ""  # ratio, value: the CSV column (a ratio within a run: "a/b")
+    range: list[float] = field(default_factory=list)  # [low, high]; none: a direction only
     params: bool = False  # value: read the params table (full size, whatever the profile)
     requires: dict = field(default_factory=dict)  # CSV column -> value the claim needs
 
@@ -55,6 +63,48 @@ class Finding:
     claim: Claim
     measured: str  # what this build measured, in words (LaTeX)
     verdict: str
+    direction_only: bool = False  # judged on its direction: the size is not measurable here
+
+
+def _plain(text: str) -> str:
+    """Text as a reader sees it: no markdown or HTML markup, whitespace collapsed."""
+    return " ".join(re.sub(r"<[^>]+>|\*\*|\*|`", "", text).split())
+
+
+def section(text: str, heading: str) -> str | None:
+    """The part of a markdown text under `heading`, up to the next heading of its level or
+    above; None if there is no such heading."""
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        m = re.match(r"(#+) (.*)", line)
+        if m and _plain(m.group(2)) == heading:
+            level, end = len(m.group(1)), len(lines)
+            for j in range(i + 1, len(lines)):
+                n = re.match(r"(#+) ", lines[j])
+                if n and len(n.group(1)) <= level:
+                    end = j
+                    break
+            return "\n".join(lines[i + 1:end])
+    return None
+
+
+def check_quote(claim: Claim, writeups: Path, where: str) -> None:
+    """The quote stands, verbatim, where the claim says: a misquote stops the build."""
+    path = Path(writeups) / f"{claim.seed}.md"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        raise UserError(f"{where}: no write-up {path} for seed {claim.seed}") from None
+    for heading in claim.where:
+        text = section(text, heading)
+        if text is None:
+            raise UserError(f"{where}: {path} has no heading '{heading}' under "
+                            f"{claim.where[:claim.where.index(heading)] or 'its top'}; fix "
+                            "the claim's where:")
+    for quote in claim.quote:
+        if _plain(quote) not in _plain(text):
+            raise UserError(f"{where}: the quote '{quote}' is not in {path} under "
+                            f"{' / '.join(claim.where)}; quote the seed verbatim")
 
 
 def load_claims(path: Path) -> list[Claim]:
@@ -62,7 +112,13 @@ def load_claims(path: Path) -> list[Claim]:
     items = doc.get("claims")
     if not isinstance(items, list):
         raise UserError(f"{path}: expected 'claims:' with a list of claims")
-    return [from_dict(Claim, item, f"{path} [claim {i + 1}]") for i, item in enumerate(items)]
+    out = []
+    for i, item in enumerate(items):
+        where = f"{path} [claim {i + 1}]"
+        claim = from_dict(Claim, item, where)
+        check_quote(claim, Path(path).parent / "writeups", where)
+        out.append(claim)
+    return out
 
 
 def matches(row: dict, spec: dict) -> bool:
@@ -95,70 +151,86 @@ def meets(low: float, high: float, claimed: list[float]) -> bool:
     return low <= claimed[1] and high >= claimed[0]
 
 
-def _pairs(results, a_spec: dict, b_spec: dict) -> list[tuple]:
-    """(a, b) groups of a table that match the two specs and agree on every other axis."""
+def _pairs(claim: Claim, results, a_spec: dict, b_spec: dict) -> list[tuple]:
+    """(a, b) groups of a table that match the two specs and the claim's `select`, and agree
+    on every other axis."""
     named = set(a_spec) | set(b_spec)
     rest = [x for x in results.axes if x not in named]
-    a_groups = [g for g in results.groups if matches(g.first, a_spec)]
-    b_groups = [g for g in results.groups if matches(g.first, b_spec)]
+    chosen = [g for g in results.groups if matches(g.first, claim.select)]
+    a_groups = [g for g in chosen if matches(g.first, a_spec)]
+    b_groups = [g for g in chosen if matches(g.first, b_spec)]
     pairs = [(a, b) for a in a_groups for b in b_groups
              if all(a.axes[x] == b.axes[x] for x in rest)]
     if not pairs:
         raise UserError(f"paper/claims.yaml: no configurations of table {results.name} match "
-                        f"{a_spec} and {b_spec}; fix the claim's axes")
+                        f"{a_spec} and {b_spec} within {claim.select}; fix the claim's axes")
     return pairs
 
 
-def _comparison(claim: Claim, results) -> Finding:
-    found = {frozenset((id(c.base), id(c.other))): c for c in results.comparisons}
+def _row(comparisons: dict, results, a: str, b: str, metric: str) -> tuple[dict, bool]:
+    """The comparisons.csv row of configurations a and b in `metric`, and whether it is
+    stored the other way round (b against a)."""
+    for key, flipped in (((a, b), False), ((b, a), True)):
+        row = comparisons.get((results.name, *key, metric))
+        if row is not None:
+            return row, flipped
+    raise UserError(f"paper/claims.yaml: table {results.name} does not compare {a} with {b} "
+                    f"in {metric}; compare with its baseline (report.paired_by)")
+
+
+def _comparison(claim: Claim, results, comparisons: dict) -> Finding:
     sides, diffs = [], []
-    for win, lose in _pairs(results, claim.better, claim.worse):
-        cmp = found.get(frozenset((id(win), id(lose))))
-        if cmp is None:
-            raise UserError(f"paper/claims.yaml: table {results.name} does not test {win.axes} "
-                            f"against {lose.axes}; compare with its baseline (report.paired_by)")
-        sign = 1 if cmp.other is win else -1
-        diffs.append(sign * cmp.diff)
-        sides.append(sign * cmp.direction)
+    for win, lose in _pairs(claim, results, claim.better, claim.worse):
+        row, flipped = _row(comparisons, results, lose.key, win.key, "accuracy")
+        diff = 100 * float(row["diff"]) * (-1 if flipped else 1)  # winner minus loser
+        diffs.append(diff)
+        sides.append((1 if diff > 0 else -1) if row["significant"] == "True" else 0)
     n, good, bad = len(sides), sides.count(1), sides.count(-1)
     verdict = CONTRADICTED if bad else SUPPORTED if good == n else NOT_SIGNIFICANT
+    spread = f"{diffs[0]:+.1f}" if n == 1 else f"{min(diffs):+.1f} to {max(diffs):+.1f}"
     measured = (f"{good} of {n} significantly as claimed, {bad} the other way; claimed winner "
-                f"minus loser {min(diffs):+.1f} to {max(diffs):+.1f} points")
+                f"minus loser {spread} points")
     return Finding(claim, measured, verdict)
 
 
-def _ratio_intervals(claim: Claim, results) -> list[tuple[str, tuple]]:
+def _ratios(claim: Claim, results, comparisons: dict) -> list[tuple[float, float, float]]:
+    """(ratio, low, high) per pair the claim names, numerator over denominator."""
     if "/" in claim.column:  # within each run, e.g. unmerged over merged latency
-        top, bottom = claim.column.split("/")
-        groups = [g for g in results.groups if matches(g.first, claim.select)]
-        return [(g.dataset, stats.log_ratio_interval(g.values(top), g.values(bottom)))
-                for g in groups]
+        pairs = [(g, g) for g in results.groups if matches(g.first, claim.select)]
+    else:
+        pairs = [(d, n) for n, d in _pairs(claim, results, claim.numerator, claim.denominator)]
     out = []
-    for num_g, den_g in _pairs(results, claim.numerator, claim.denominator):
-        seeds = sorted(set(num_g.seeds) & set(den_g.seeds))
-        top = [float(next(r for r in num_g.rows if int(r["seed"]) == s)[claim.column])
-               for s in seeds]
-        bottom = [float(next(r for r in den_g.rows if int(r["seed"]) == s)[claim.column])
-                  for s in seeds]
-        out.append((num_g.dataset, stats.log_ratio_interval(top, bottom)))
+    for den, num in pairs:
+        row, flipped = _row(comparisons, results, den.key, num.key, claim.column)
+        r, low, high = (float(row[k]) if row[k] else math.nan for k in ("diff", "low", "high"))
+        if row["p_holm"] == "":  # exact: the same in every seed
+            low = high = r
+        out.append((1 / r, 1 / high, 1 / low) if flipped else (r, low, high))
     return out
 
 
-def _ratio(claim: Claim, results) -> Finding:
-    intervals = _ratio_intervals(claim, results)
-    if any(math.isnan(m) for _, (m, _, _) in intervals):  # a zero time or memory: no ratio
+def _on_cpu(rows: list[dict]) -> bool:
+    return not any(r.get("cuda") for r in rows)
+
+
+def _ratio(claim: Claim, results, comparisons: dict) -> Finding:
+    intervals = _ratios(claim, results, comparisons)
+    if any(math.isnan(r) for r, _, _ in intervals):  # a zero time or memory: no ratio
         return Finding(claim, "a measured value is zero", NOT_MEASURABLE)
-    above = claim.range[0] >= 1  # the claimed side of 1
+    direction_only = not claim.range or _on_cpu(_rows(claim, results))
+    above = not claim.range or claim.range[0] >= 1  # the claimed side of 1
     verdicts = []
-    for _, (_, low, high) in intervals:
+    for _, low, high in intervals:
         right = low > 1 if above else high < 1
         wrong = high < 1 if above else low > 1
-        verdicts.append(CONTRADICTED if wrong or (right and not meets(low, high, claim.range))
+        missed = right and not direction_only and not meets(low, high, claim.range)
+        verdicts.append(CONTRADICTED if wrong or missed
                         else SUPPORTED if right else NOT_SIGNIFICANT)
     verdict = (CONTRADICTED if CONTRADICTED in verdicts
                else SUPPORTED if all(v == SUPPORTED for v in verdicts) else NOT_SIGNIFICANT)
-    measured = "; ".join(f"{m:.2f} [{lo:.2f}, {hi:.2f}]" for _, (m, lo, hi) in intervals)
-    return Finding(claim, measured, verdict)
+    measured = "; ".join(f"{r:.2f}" if low == high else f"{r:.2f} [{low:.2f}, {high:.2f}]"
+                         for r, low, high in intervals)
+    return Finding(claim, measured, verdict, direction_only)
 
 
 def _value(claim: Claim, rows: list[dict]) -> Finding:
@@ -175,13 +247,14 @@ def _value(claim: Claim, rows: list[dict]) -> Finding:
 
 
 def _rows(claim: Claim, results) -> list[dict]:
-    specs = [s for s in (claim.better, claim.worse, claim.select, claim.numerator,
-                         claim.denominator) if s]
-    return [r for r in results.rows if any(matches(r, s) for s in specs)]
+    specs = [s for s in (claim.better, claim.worse, claim.numerator, claim.denominator) if s]
+    return [r for r in results.rows if matches(r, claim.select)
+            and (not specs or any(matches(r, s) for s in specs))]
 
 
-def judge(claim: Claim, tables: dict, params_rows: list[dict]) -> Finding:
-    """The verdict of one claim; `tables` maps table names to their TableResults."""
+def judge(claim: Claim, tables: dict, params_rows: list[dict], comparisons: dict) -> Finding:
+    """The verdict of one claim; `tables` maps table names to their TableResults,
+    `comparisons` (table, config_a, config_b, metric) to rows of comparisons.csv."""
     if claim.params:
         rows = [r for r in params_rows if r["table"] == claim.table and matches(r, claim.select)]
         if not rows:
@@ -193,16 +266,17 @@ def judge(claim: Claim, tables: dict, params_rows: list[dict]) -> Finding:
     if not measurable(claim, rows):
         return Finding(claim, "--", NOT_MEASURABLE)
     if claim.kind == "comparison":
-        return _comparison(claim, results)
+        return _comparison(claim, results, comparisons)
     if claim.kind == "ratio":
-        return _ratio(claim, results)
+        return _ratio(claim, results, comparisons)
     return _value(claim, rows)
 
 
-def findings(path: Path, experiments: list, results: Path) -> list[Finding]:
+def findings(path: Path, tables: dict, comparisons: list[dict], results: Path) -> list[Finding]:
+    """Every claim's verdict; `tables` maps names to TableResults, `comparisons` holds the
+    checked rows of comparisons.csv."""
     from ftbench.report.aggregate import read_csv
-    from ftbench.report.results import TableResults
 
-    tables = {e.name: TableResults.load(e, results) for e in experiments if e.runs}
+    by_key = {(r["table"], r["config_a"], r["config_b"], r["metric"]): r for r in comparisons}
     params_rows = read_csv(Path(results) / "params.csv")
-    return [judge(c, tables, params_rows) for c in load_claims(path)]
+    return [judge(c, tables, params_rows, by_key) for c in load_claims(path)]

@@ -1,113 +1,191 @@
-"""Paired comparisons within a table, and the sentences the paper says about them.
+"""Every comparison the paper makes within a table, and `comparisons.csv`, where a reviewer can
+check them.
 
 Each configuration is compared with its baseline: the first configuration of its block of
-`report.paired_by` axes (by default the first axis, when a table has several). The test is the
-seed-stratified exact McNemar test of `stats.pooled_mcnemar`; the p-values of one table are
-adjusted together with Holm's method. A sentence states the direction, the size (in points of
-test accuracy) and the significance, so that it changes when the data change.
+`report.paired_by` axes (by default the first axis, when a table has several).
+
+- accuracy: the paired sign-flip test over test images (`stats.sign_flip_test`), every seed in
+  the per-image statistic; the p-values of one table are adjusted together with Holm's method.
+- ratios the paper states: time per epoch and training memory against the baseline (paired
+  tables), inference time unmerged over merged within each run (ablation tables): the geometric
+  mean over seeds with a t-interval on the log scale, and the t-test of the log ratio. A ratio
+  that is the same in every seed (a count, not a measurement) is exact: no test.
+
+`comparisons.csv` holds one row per comparison of every table; the tables, the sentences and the
+claims' verdicts are computed by the same functions, and `render` refuses a CSV that differs
+from what the runs give now.
 """
 
 from __future__ import annotations
 
+import csv
+import io
+import math
 from dataclasses import dataclass
+from pathlib import Path
 
+from ftbench import atomic
+from ftbench.errors import UserError
 from ftbench.report import stats
-from ftbench.report.latex import Tex, escape, pct, pvalue
+from ftbench.report.calibration import variance_inflation
 from ftbench.report.results import Group, TableResults
+
+COLUMNS = ["table", "config_a", "config_b", "metric", "kind", "seeds", "a_mean", "b_mean",
+           "diff", "diff_seed_std", "same_sign_seeds", "low", "high", "test", "statistic",
+           "discordant_images", "variance_inflation", "p", "p_holm", "significant"]
+SIGN_FLIP = "paired sign-flip over test images"
+LOG_T = "t-test of the log ratio over seeds"
+EXACT = "exact (the same in every seed)"
+# ratios a table kind states: (metric, numerator column, denominator column or "" for the
+# baseline's same column)
+RATIOS = {"paired": [("per_epoch_s", "per_epoch_s", ""), ("peak_mib", "peak_mib", "")],
+          "ablation": [("unmerged_ms_per_image/merged_ms_per_image", "unmerged_ms_per_image",
+                        "merged_ms_per_image")]}
 
 
 @dataclass
 class Comparison:
+    """`other` (config_b) against `base` (config_a) in one metric. For a difference, `diff` is
+    b minus a (a fraction, for accuracy); for a ratio, b over a (geometric mean over seeds)."""
+
+    table: str
     base: Group
     other: Group
-    p: float
-    b: int  # test images right only under the baseline, summed over seeds
-    c: int  # ... right only under the other configuration
+    metric: str
+    kind: str  # difference | ratio
     seeds: int
-    agreeing: int  # seeds in which the accuracy difference has the sign of the mean difference
-    p_holm: float = 1.0
-
-    @property
-    def diff(self) -> float:
-        """Other minus baseline, in points of mean test accuracy."""
-        return 100 * (self.other.mean("accuracy") - self.base.mean("accuracy"))
+    diff: float
+    diff_std: float  # the per-seed differences' (ratios: log ratios') sample std
+    agreeing: int  # seeds whose difference has the sign of `diff` (ratios: of log `diff`)
+    test: str
+    p: float | None
+    low: float = math.nan  # ratios: the 95% interval
+    high: float = math.nan
+    statistic: float | None = None
+    discordant: int | None = None
+    inflation: float | None = None
+    p_holm: float | None = None
 
     @property
     def significant(self) -> bool:
+        if self.p_holm is None:  # exact: any difference is real
+            return self.diff != (1.0 if self.kind == "ratio" else 0.0)
         return self.p_holm < stats.ALPHA
 
     @property
     def direction(self) -> int:
-        """+1: the other configuration is significantly more accurate; -1: less; 0: neither."""
-        return (1 if self.diff > 0 else -1) if self.significant else 0
+        """+1: b is significantly above a (ratio above 1); -1: below; 0: neither."""
+        centre = math.log(self.diff) if self.kind == "ratio" else self.diff
+        return (1 if centre > 0 else -1) if self.significant else 0
 
 
-def baselines(results: TableResults) -> dict[int, Group]:
-    """id(group) -> its baseline group; a baseline maps to itself."""
+def baselines(results: TableResults) -> dict[str, Group]:
+    """configuration key -> its baseline group; a baseline maps to itself."""
     report = results.experiment.report
     axes = results.axes
     by = report.paired_by if report.paired_by is not None else (axes[:1] if len(axes) > 1
                                                                  else [])
     first: dict[tuple, Group] = {}
-    return {id(g): first.setdefault(tuple(g.axes[a] for a in by), g) for g in results.groups}
+    return {g.key: first.setdefault(tuple(g.axes[a] for a in by), g) for g in results.groups}
 
 
-def _agreeing(results: TableResults, base: Group, other: Group, sign: float) -> tuple[int, int]:
+def _same_sign(values: list[float], centre: float) -> int:
+    return sum(v * centre > 0 for v in values)
+
+
+def accuracy_comparison(results: TableResults, base: Group, other: Group) -> Comparison:
+    a, b = stats.as_matrix(results.paired(base, other))
+    test = stats.sign_flip_test(a, b)
+    per_seed = list(b.mean(1) - a.mean(1))
+    diff = float(b.mean() - a.mean())
+    return Comparison(results.name, base, other, "accuracy", "difference", len(per_seed), diff,
+                      stats.std(per_seed), _same_sign(per_seed, diff), SIGN_FLIP, test.p,
+                      statistic=test.statistic, discordant=test.discordant,
+                      inflation=variance_inflation(a, b))
+
+
+def ratio_comparison(results: TableResults, base: Group, other: Group, metric: str,
+                     top: str, bottom: str) -> Comparison:
+    """`other`'s column `top` over `base`'s column `bottom` (its own `top` when empty), seed by
+    seed."""
     seeds = sorted(set(base.seeds) & set(other.seeds))
-    acc = {(g is other, r["seed"]): float(r["accuracy"]) for g in (base, other) for r in g.rows}
-    same = sum((acc[(True, str(s))] - acc[(False, str(s))]) * sign > 0 for s in seeds)
-    return len(seeds), same
+    num = [other.value(top, s) for s in seeds]
+    den = [base.value(bottom or top, s) for s in seeds]
+    centre, low, high = stats.log_ratio_interval(num, den)
+    logs = [math.log(n / d) for n, d in zip(num, den, strict=True)] if centre > 0 else []
+    exact = len(set(logs)) == 1 and len(logs) > 1
+    p = None if exact else stats.log_ratio_p(num, den)
+    return Comparison(results.name, base, other, metric, "ratio", len(seeds), centre,
+                      stats.std(logs), _same_sign(logs, math.log(centre) if centre > 0 else 0),
+                      EXACT if exact else LOG_T, p, low, high)
 
 
 def compare(results: TableResults) -> list[Comparison]:
-    """Every configuration against its baseline, Holm-adjusted within the table."""
-    if results.experiment.report.table == "grid":
+    """Every comparison of a table; Holm-adjusted within the table, metric by metric."""
+    kind = results.experiment.report.table
+    if kind == "grid":
         return []
     base_of = baselines(results)
-    out = []
-    for g in results.groups:
-        base = base_of[id(g)]
-        if base is g:
-            continue
-        p, b, c = stats.pooled_mcnemar(results.paired(base, g))
-        diff = g.mean("accuracy") - base.mean("accuracy")
-        seeds, same = _agreeing(results, base, g, 1.0 if diff >= 0 else -1.0)
-        out.append(Comparison(base, g, p, b, c, seeds, same))
-    for cmp, adjusted in zip(out, stats.holm([c.p for c in out]), strict=True):
-        cmp.p_holm = adjusted
+    out = [accuracy_comparison(results, base_of[g.key], g) for g in results.groups
+           if base_of[g.key] is not g]
+    for metric, top, bottom in RATIOS.get(kind, []):
+        pairs = ([(g, g) for g in results.groups] if bottom else  # within each run
+                 [(base_of[g.key], g) for g in results.groups if base_of[g.key] is not g])
+        out += [ratio_comparison(results, a, b, metric, top, bottom) for a, b in pairs]
+    for metric in dict.fromkeys(c.metric for c in out):
+        family = [c for c in out if c.metric == metric]
+        for cmp, adjusted in zip(family, stats.holm([c.p for c in family]), strict=True):
+            cmp.p_holm = adjusted
     return out
 
 
-def p_text(cmp: Comparison) -> Tex:
-    return Tex(f"$p_\\mathrm{{Holm}} {'=' if cmp.p_holm >= 0.001 else ''}"
-               f"{pvalue(cmp.p_holm).replace('$', '')}$")
+def _cell(value) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return repr(value) if isinstance(value, float) else str(value)
 
 
-def seeds_text(cmp: Comparison) -> str:
-    if cmp.seeds == 1:
-        return "one seed"
-    return f"{cmp.seeds} seeds, the same sign in {cmp.agreeing}"
+def row(c: Comparison) -> dict:
+    means = {"a_mean": c.base.mean(c.metric), "b_mean": c.other.mean(c.metric)} \
+        if c.kind == "difference" else {}
+    return {k: _cell(v) for k, v in {
+        "table": c.table, "config_a": c.base.key, "config_b": c.other.key, "metric": c.metric,
+        "kind": c.kind, "seeds": c.seeds, **means, "diff": c.diff, "diff_seed_std": c.diff_std,
+        "same_sign_seeds": c.agreeing, "low": c.low, "high": c.high, "test": c.test,
+        "statistic": c.statistic, "discordant_images": c.discordant,
+        "variance_inflation": c.inflation, "p": c.p, "p_holm": c.p_holm,
+        "significant": c.significant}.items()}
 
 
-def sentence(cmp: Comparison, where: str = "") -> Tex:
-    """One generated sentence: direction, size and significance of `cmp` (LaTeX)."""
-    text = _sentence(cmp, where)
-    return Tex(text[:1].upper() + text[1:])
+def csv_text(tables: list[TableResults]) -> str:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n", restval="")
+    writer.writeheader()
+    writer.writerows(row(c) for t in tables for c in t.comparisons)
+    return buf.getvalue()
 
 
-def _sentence(cmp: Comparison, where: str) -> str:
-    other, base = escape_name(cmp.other), escape_name(cmp.base)
-    at = f" on {escape(where)}" if where else ""
-    values = (f"{pct(cmp.other.mean('accuracy'))}\\% against "
-              f"{pct(cmp.base.mean('accuracy'))}\\%")
-    if cmp.significant:
-        more = "more" if cmp.diff > 0 else "less"
-        return Tex(f"{other} is {abs(cmp.diff):.1f} points {more} accurate than {base}{at} "
-                   f"({values}; {p_text(cmp)}, {seeds_text(cmp)}).")
-    return Tex(f"{other} and {base} cannot be told apart{at} ({values}, a difference of "
-               f"{cmp.diff:+.1f} points; {p_text(cmp)}, {seeds_text(cmp)}).")
+def path_of(results: Path) -> Path:
+    return Path(results) / "comparisons.csv"
 
 
-def escape_name(g: Group) -> Tex:
-    r = f" ($r{{=}}{g.lora_r}$)" if g.lora_r else ""
-    return Tex(f"{escape(g.method)}{r} on the {escape(g.label)}")
+def write(tables: list[TableResults], results: Path) -> Path:
+    atomic.write_text(path_of(results), csv_text(tables))
+    return path_of(results)
+
+
+def checked_rows(tables: list[TableResults], results: Path) -> list[dict]:
+    """comparisons.csv, if it is what the tables' runs give now: a stale or edited file never
+    reaches the paper."""
+    path = path_of(results)
+    fix = "write it again with: ftbench aggregate --comparisons (make all)"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"{path} is missing; {fix}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path} cannot be read ({type(exc).__name__}); {fix}") from None
+    if text != csv_text(tables):
+        raise UserError(f"{path} differs from what the tables' runs give (edited by hand, or "
+                        f"written from other runs or by another version of ftbench); {fix}")
+    return list(csv.DictReader(io.StringIO(text)))

@@ -1,4 +1,6 @@
-"""Figures as vector PDF in one print-readable style (labels with units, legends)."""
+"""Figures as vector PDF in one print-readable style: drawn at the size they are printed (the
+paper includes them unscaled, none wider than the text), no text under 7 pt, legends beside or
+below the data, never on it."""
 
 from __future__ import annotations
 
@@ -20,10 +22,20 @@ STYLE = {
 MARKERS = "osD^vP*X"
 
 
+WIDTH = 6.4  # inches: a little less than the text width (6.5 in), which no figure exceeds
+MIN_POINTS = 7  # the smallest text in any figure, at print size
+
+
 def _title(name: str) -> str:
     """Panel titles on two lines: 'Digits (8x8, MNIST stand-in)' -> name, then the note."""
     return name.replace(" (", "\n(", 1)
-WIDTH = 6.5  # inches: the text width of the paper
+
+
+def legend_below(fig, handles, labels, ncol: int, space: float = 0.12) -> None:
+    """One legend for the figure, under its panels (which `space` of the height leaves free)."""
+    fig.legend(handles, labels, loc="lower center", ncol=ncol, frameon=False,
+               bbox_to_anchor=(0.5, 0.0))
+    fig.tight_layout(rect=(0, space, 1, 1))
 
 
 def save(fig, path: Path) -> None:
@@ -47,7 +59,7 @@ def accuracy_vs_params(points: list[dict], path: Path, pareto: bool = False) -> 
     """points: {dataset, label, trainable, accuracy (0-1), err (0-1 or 0)}; `pareto` joins
     each dataset's Pareto-optimal points (most accurate for their parameter budget)."""
     with plt.rc_context(STYLE):
-        fig, ax = plt.subplots(figsize=(WIDTH / 2, 2.3))
+        fig, ax = plt.subplots(figsize=(WIDTH, 2.6))
         datasets = list(dict.fromkeys(p["dataset"] for p in points))
         labels = list(dict.fromkeys(p["label"] for p in points))
         colours = plt.get_cmap("tab10").colors
@@ -67,7 +79,8 @@ def accuracy_vs_params(points: list[dict], path: Path, pareto: bool = False) -> 
                               label=lab) for i, lab in enumerate(labels)]
         handles += [plt.Line2D([], [], color=colours[i % 10], marker="s", ls="none", label=d)
                     for i, d in enumerate(datasets)]
-        ax.legend(handles=handles, loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False)
+        fig.legend(handles=handles, loc="center right", frameon=False)
+        fig.tight_layout(rect=(0, 0, 0.55, 1))
         save(fig, path)
 
 
@@ -124,7 +137,7 @@ def lora_ablation(groups: list[dict], path: Path) -> None:
     """Accuracy against LoRA rank (dropout settings marked apart) and inference time per image,
     unmerged and merged, against rank. groups: {r, dropout, accuracy, err, unmerged, merged}."""
     with plt.rc_context(STYLE):
-        fig, (ax, bx) = plt.subplots(1, 2, figsize=(WIDTH, 2.2))
+        fig, (ax, bx) = plt.subplots(1, 2, figsize=(WIDTH, 2.8))
         base = sorted((g for g in groups if not g["dropout"]), key=lambda g: g["r"])
         ax.errorbar([g["r"] for g in base], [100 * g["accuracy"] for g in base],
                     yerr=[100 * g["err"] for g in base], marker="o", ms=4, capsize=2,
@@ -136,29 +149,30 @@ def lora_ablation(groups: list[dict], path: Path) -> None:
         ax.set_xscale("log", base=2)
         ax.set_xlabel("LoRA rank r (log scale)")
         ax.set_ylabel("test accuracy (%)")
-        ax.legend(frameon=False)
-        bx.plot([g["r"] for g in base], [g["unmerged"] for g in base], marker="o", ms=4,
-                label="unmerged adapters")
-        bx.plot([g["r"] for g in base], [g["merged"] for g in base], marker="s", ms=4,
-                label="merged into the weights")
+        bx.plot([g["r"] for g in base], [g["unmerged"] for g in base], marker="s", ms=4,
+                color="0.2", label="unmerged adapters")
+        bx.plot([g["r"] for g in base], [g["merged"] for g in base], marker="^", ms=4,
+                color="0.55", label="merged into the weights")
         bx.set_xscale("log", base=2)
         bx.set_ylim(bottom=0)
         bx.set_xlabel("LoRA rank r (log scale)")
         bx.set_ylabel("inference time (ms / image)")
-        bx.legend(frameon=False)
-        fig.tight_layout()
+        handles = [h for a in (ax, bx) for h in a.get_legend_handles_labels()[0]]
+        labels = [lab for a in (ax, bx) for lab in a.get_legend_handles_labels()[1]]
+        legend_below(fig, handles, labels, ncol=3, space=0.2)
         save(fig, path)
 
 
 def studies(panels: dict[str, dict[str, list[dict]]], bars: dict[str, tuple[float, float]],
             schedules: dict[str, list[dict]], path: Path) -> None:
     """Seed 001's studies. Top: validation accuracy per epoch, one panel per study (setting ->
-    epoch history). Bottom: the learning rate per epoch of each schedule, and test accuracy with
-    the train-test gap per augmentation setting (name -> (accuracy, gap), fractions)."""
+    epoch history), each with its legend below it. Bottom: the learning rate per epoch of each
+    schedule; test accuracy per augmentation setting; and the train-test gap on its own scale
+    (bars: name -> (accuracy, gap), fractions)."""
     with plt.rc_context(STYLE):
-        fig = plt.figure(figsize=(WIDTH, 4.6))
-        grid = fig.add_gridspec(2, max(len(panels), 3))
-        for j, (study, curves) in enumerate(panels.items()):
+        fig = plt.figure(figsize=(WIDTH, 6.2))
+        grid = fig.add_gridspec(2, 3, height_ratios=(1.25, 1))
+        for j, (study, curves) in enumerate(list(panels.items())[:3]):
             ax = fig.add_subplot(grid[0, j])
             for i, (setting, hist) in enumerate(curves.items()):
                 ax.plot([h["epoch"] for h in hist], [100 * h["val_accuracy"] for h in hist],
@@ -166,7 +180,7 @@ def studies(panels: dict[str, dict[str, list[dict]]], bars: dict[str, tuple[floa
             ax.set_title(study)
             ax.set_xlabel("epoch")
             ax.set_ylabel("validation accuracy (%)" if j == 0 else "")
-            ax.legend(frameon=False, fontsize=6)
+            ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2)
         ax = fig.add_subplot(grid[1, 0])
         for i, (setting, hist) in enumerate(schedules.items()):
             ax.plot([h["epoch"] for h in hist], [h["lr"] for h in hist],
@@ -174,26 +188,27 @@ def studies(panels: dict[str, dict[str, list[dict]]], bars: dict[str, tuple[floa
         ax.set_title("schedules")
         ax.set_xlabel("epoch")
         ax.set_ylabel("learning rate at epoch end")
-        ax.legend(frameon=False, fontsize=6)
         if bars:
-            ax = fig.add_subplot(grid[1, 1:])
             names = list(bars)
-            xs = range(len(names))
-            ax.bar([x - 0.2 for x in xs], [100 * bars[k][0] for k in names], 0.4,
-                   label="test accuracy (%)")
-            ax.bar([x + 0.2 for x in xs], [100 * bars[k][1] for k in names], 0.4,
-                   label="train-test gap (points)")
-            ax.set_xticks(list(xs), names)
-            ax.set_title("augmentation removed in turn")
-            ax.legend(frameon=False, fontsize=6)
-        fig.tight_layout()
+            acc, gap = fig.add_subplot(grid[1, 1]), fig.add_subplot(grid[1, 2])
+            acc.bar(range(len(names)), [100 * bars[k][0] for k in names], color="C0")
+            gap.bar(range(len(names)), [100 * bars[k][1] for k in names], color="C1")
+            gap.axhline(0, color="0.3", lw=0.6)
+            for a, title, unit in ((acc, "test accuracy", "%"), (gap, "train-test gap",
+                                                                  "points")):
+                a.set_xticks(range(len(names)), names, rotation=45, ha="right")
+                a.set_title(f"{title}, augmentation removed")
+                a.set_ylabel(f"{title} ({unit})")
+            low = min(100 * bars[k][0] for k in names)
+            acc.set_ylim(max(0, low - 5), 100)
+        fig.tight_layout(h_pad=1.0)
         save(fig, path)
 
 
 def run_curves(hist: list[dict], title: str, path: Path) -> None:
     """One run's learning curves: loss and accuracy, training and validation, per epoch."""
     with plt.rc_context(STYLE):
-        fig, (ax, bx) = plt.subplots(1, 2, figsize=(WIDTH, 2.1))
+        fig, (ax, bx) = plt.subplots(1, 2, figsize=(WIDTH, 2.5))
         epochs = [h["epoch"] for h in hist]
         for split, mark in (("train", "o"), ("val", "s")):
             name = "training (augmented)" if split == "train" else "validation"
@@ -205,8 +220,7 @@ def run_curves(hist: list[dict], title: str, path: Path) -> None:
         for a in (ax, bx):
             a.set_xlabel("epoch")
             a.set_title(title)
-            a.legend(frameon=False)
-        fig.tight_layout()
+        legend_below(fig, *ax.get_legend_handles_labels(), ncol=2, space=0.16)
         save(fig, path)
 
 
@@ -273,43 +287,47 @@ def loss_landscape(line, curves: dict[str, object], side, surfaces: dict[str, ob
     import numpy as np
 
     with plt.rc_context(STYLE):
-        fig, axes = plt.subplots(1, 1 + len(surfaces), figsize=(WIDTH, 2.2))
+        fig, axes = plt.subplots(1, 1 + len(surfaces), figsize=(WIDTH, 2.6))
         for i, (name, loss) in enumerate(curves.items()):
             axes[0].plot(line, loss, marker=MARKERS[i % len(MARKERS)], ms=2, label=name)
         axes[0].set_xlabel("step along direction 1")
         axes[0].set_ylabel("training loss")
         axes[0].set_yscale("log")
         axes[0].set_title("1-D")
-        axes[0].legend(frameon=False)
         for ax, (name, loss) in zip(axes[1:], surfaces.items(), strict=True):
             contours = ax.contour(side, side, np.log10(loss), levels=12, cmap="viridis",
                                   linewidths=0.7)
-            ax.clabel(contours, fontsize=5, fmt=lambda v: f"{10 ** v:.2g}")
+            ax.clabel(contours, contours.levels[::3], fontsize=MIN_POINTS,
+                      fmt=lambda v: f"{10 ** v:.2g}")
             ax.plot(0, 0, "k+", ms=6)
             ax.set_xlabel("direction 1")
             ax.set_ylabel("direction 2")
             ax.set_title(f"2-D, {name}")
             ax.set_aspect("equal")
-        fig.tight_layout()
+        legend_below(fig, *axes[0].get_legend_handles_labels(), ncol=2, space=0.14)
         save(fig, path)
 
 
 def heatmaps(panels: dict[str, object], rows: list[str], cols: list[str], row_name: str,
-             col_name: str, path: Path) -> None:
-    """One heatmap of test accuracy (%) per panel, rows x cols, on one colour scale."""
+             col_name: str, path: Path, diverged: dict[str, object] | None = None) -> None:
+    """One heatmap of test accuracy (%) per panel, rows x cols, on one colour scale, each
+    cell's value printed in it (a dagger where a run of the cell diverged)."""
     import numpy as np
 
     with plt.rc_context(STYLE | {"axes.grid": False}):
         values = np.array([np.asarray(v, dtype=float) for v in panels.values()])
         lo, hi = np.nanmin(values), np.nanmax(values)
         fig, axes = plt.subplots(1, len(panels), squeeze=False,
-                                 figsize=(WIDTH, 0.5 + 0.45 * len(rows)))
+                                 figsize=(WIDTH, 0.9 + 0.5 * len(rows)))
         for ax, (title, grid) in zip(axes[0], panels.items(), strict=True):
             grid = np.asarray(grid, dtype=float)
             image = ax.imshow(grid, vmin=lo, vmax=hi, cmap="viridis")
+            marks = np.asarray((diverged or {}).get(title, np.zeros(grid.shape, bool)))
             for (i, j), v in np.ndenumerate(grid):
-                ax.text(j, i, "--" if np.isnan(v) else f"{v:.1f}", ha="center", va="center",
-                        fontsize=6, color="white" if v < (lo + hi) / 2 else "black")
+                text = ("--" if np.isnan(v) else f"{v:.1f}") + ("$^\\dagger$" if marks[i, j]
+                                                               else "")
+                ax.text(j, i, text, ha="center", va="center", fontsize=MIN_POINTS,
+                        color="white" if v < (lo + hi) / 2 else "black")
             ax.set_xticks(range(len(cols)), cols)
             ax.set_yticks(range(len(rows)), rows)
             ax.set_xlabel(col_name)

@@ -8,12 +8,14 @@ and the claims of the seeds against this build's findings) by `render_summary`.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from ftbench import atomic
 from ftbench.config import Experiment
-from ftbench.report import claims, tables
+from ftbench.report import claims, compare, stats, tables
 from ftbench.report.aggregate import read_csv
+from ftbench.report.deviations import deviations
 from ftbench.report.latex import Tex, count, environment, escape, macro_key, macros_text, num
 from ftbench.report.results import TableResults
 
@@ -38,6 +40,7 @@ def render_params(results: Path, generated: Path) -> None:
             m[macro_key("params", *k, "lora-r")] = str(r_)
             m[macro_key("params", *k, "lora-alpha")] = f"{alpha:g}"
             m[macro_key("params", *k, "lora-scaling")] = f"{alpha / r_:g}"
+            m[macro_key("params", *k, "lora-modules")] = escape(r["lora_modules"])
     table = environment().get_template("params_table.tex.j2").render(rows=rows)
     out = Path(generated) / "params"
     atomic.write_text(out / "macros.tex", macros_text(m))
@@ -69,7 +72,7 @@ def _profile_macros(profile: str, description: str, rows: list[dict]) -> dict[st
 
 
 def render_summary(experiments: list[Experiment], profile: str, description: str,
-                   results: Path, generated: Path) -> None:
+                   results: Path, generated: Path, paper: list[Experiment] | None = None) -> None:
     """Profile-wide: what produced the numbers, the compute it took, and claims versus
     findings."""
     rows = []
@@ -81,23 +84,120 @@ def render_summary(experiments: list[Experiment], profile: str, description: str
                  for e in experiments if e.runs]
     compute = environment().get_template("compute_table.tex.j2").render(
         tables=per_table, total=sum(t["minutes"] for t in per_table), runs=len(rows))
-    found = claims.findings(CLAIMS, experiments, results)
-    m = _profile_macros(profile, description, rows) | _claims_macros(found)
+    tables = {e.name: TableResults.load(e, results) for e in experiments if e.runs}
+    comparisons = compare.checked_rows(list(tables.values()), results)
+    found = claims.findings(CLAIMS, tables, comparisons, results)
+    m = (_profile_macros(profile, description, rows) | _claims_macros(found)
+         | _seeds_macros(experiments) | _stats_macros(comparisons)
+         | _tuning_macros(Path(results).parent / "tuning" / f"{profile}.csv", experiments))
     atomic.write_text(Path(generated) / "compute.tex", compute)
     atomic.write_text(Path(generated) / "claims.tex", environment().get_template(
         "claims_table.tex.j2").render(findings=[_claim_view(f) for f in found]))
+    tables_ = [t | {"rows": [{k: breakable(v) for k, v in r.items()} for r in t["rows"]]}
+               for t in deviations(paper if paper is not None else experiments, experiments)]
+    atomic.write_text(Path(generated) / "deviations.tex", environment().get_template(
+        "deviations_table.tex.j2").render(profile=profile, tables=tables_))
     atomic.write_text(Path(generated) / "profile.tex", macros_text(m))
 
 
+def _seeds_macros(experiments: list[Experiment]) -> dict[str, str]:
+    """'Every table runs 3 random seeds per configuration', or which tables run how many."""
+    by_count: dict[int, list[str]] = {}
+    for e in experiments:
+        if e.runs:
+            seeds = len({r.config.seed for r in e.runs})
+            by_count.setdefault(seeds, []).append(f"\\texttt{{{escape(e.name)}}}")
+    if len(by_count) == 1:
+        (n,) = by_count
+        text = f"Every table runs {n} random seed{'s' if n > 1 else ''} per configuration."
+    else:
+        parts = [f"{', '.join(names)} {'runs' if len(names) == 1 else 'run'} {n} random "
+                 f"seed{'s' if n > 1 else ''} per configuration"
+                 for n, names in sorted(by_count.items(), reverse=True)]
+        text = "; ".join(parts) + "."
+    return {"seeds/summary": Tex(text)}
+
+
+def _stats_macros(comparisons: list[dict]) -> dict[str, str]:
+    """The calibration of the paired test, and how far this build's seeds share mistakes."""
+    from ftbench.report.calibration import null_rejection_rates
+
+    rows = [r for r in comparisons if r["metric"] == "accuracy"]
+    inflation = sorted(float(r["variance_inflation"]) for r in rows)
+    rates = null_rejection_rates()
+    design = rates.design
+    return {
+        "stats/alpha": f"{stats.ALPHA:g}", "stats/level": f"{100 * (1 - stats.ALPHA):g}",
+        "stats/comparisons": str(len(rows)),
+        "stats/inflation/median": num(inflation[len(inflation) // 2] if rows else 1.0, 1),
+        "stats/inflation/max": num(inflation[-1] if rows else 1.0, 1),
+        "stats/calibration/comparisons": count(design.comparisons),
+        "stats/calibration/seeds": str(design.seeds),
+        "stats/calibration/images": count(design.images),
+        "stats/calibration/inflation": num(rates.inflation, 1),
+        "stats/calibration/sign-flip": num(100 * rates.sign_flip, 1),
+        "stats/calibration/pooled": num(100 * rates.pooled_mcnemar, 1),
+    }
+
+
+def breakable(text: str) -> Tex:
+    """Escaped text that may break after '_', '.', '/' and '-': timm tags have no spaces."""
+    return Tex(re.sub(r"(\\_|[./-])", r"\1\\allowbreak{}", escape(text)))
+
+
+def _tuning_macros(path: Path, experiments: list[Experiment]) -> dict[str, str]:
+    """What `make tune` chose, and whether every choice lies inside its grid."""
+    from ftbench.tune import edges, read_scores
+
+    m = {}
+    for e in experiments:
+        if e.tune.key:
+            m[macro_key("tuning", e.name, "grid")] = escape(
+                ", ".join(f"{v:g}" for v in sorted(e.tune.values)))
+            m[macro_key("tuning", e.name, "target")] = num(100 * e.tune.target, 0)
+    rows = read_scores(path) if path.exists() else []
+    if not rows:
+        return m | {"tuning/summary": Tex("no setting was tuned")}
+    chosen = [r for r in rows if r["chosen"] == "True"]
+    at_edge = edges(rows, experiments)
+    sizes = sorted({sum(1 for x in rows if (x["table"], x["run_id"]) == (r["table"], r["run_id"]))
+                    for r in chosen})
+    grid = f"{sizes[0]}" if len(sizes) == 1 else f"{sizes[0]} to {sizes[-1]}"
+    where = ("every chosen value strictly inside its grid" if not at_edge else
+             f"{len(at_edge)} of them at an edge of its grid ({escape(', '.join(at_edge))})")
+    m["tuning/summary"] = Tex(f"{len(chosen)} configurations, each choosing among {grid} "
+                              f"values, {where}")
+    return m
+
+
 def _claim_view(f: claims.Finding) -> dict:
-    return {"seed": escape(f.claim.seed), "claim": escape(f.claim.claim),
-            "seed_says": escape(f.claim.seed_says), "measured": Tex(f.measured),
-            "verdict": escape(f.verdict)}
+    quote = " \\ldots{} ".join(escape(q) for q in f.claim.quote)
+    verdict = f.verdict + (" in direction" if f.direction_only and f.verdict in (
+        claims.SUPPORTED, claims.CONTRADICTED) else "")
+    measured = f.measured + ("; its size is not measurable on a CPU" if f.direction_only
+                             else "")
+    return {"seed": escape(f.claim.seed), "statement": escape(f.claim.statement),
+            "quote": Tex(f"``{quote}''"), "where": escape(" / ".join(f.claim.where)),
+            "claim": escape(f.claim.claim), "measured": Tex(measured),
+            "verdict": escape(verdict)}
+
+
+def verdict_counts(found: list[claims.Finding]) -> str:
+    """'2 supported, 1 contradicted and 1 not measurable at this scale'."""
+    parts = [f"{n} {v}" for v in claims.VERDICTS
+             if (n := sum(f.verdict == v for f in found))]
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 def _claims_macros(found: list[claims.Finding]) -> dict[str, str]:
+    """Counts of the verdicts, in all and for each kind of statement (reported results,
+    expected results, goals, future work), which the abstract keeps apart."""
     verdicts = [f.verdict for f in found]
-    return {"claims/count": str(len(found)),
-            **{macro_key("claims", v): str(verdicts.count(v))
-               for v in (claims.SUPPORTED, claims.CONTRADICTED, claims.NOT_SIGNIFICANT,
-                         claims.NOT_MEASURABLE)}}
+    m = {"claims/count": str(len(found)),
+         **{macro_key("claims", v): str(verdicts.count(v)) for v in claims.VERDICTS}}
+    for statement in claims.STATEMENTS:
+        these = [f for f in found if f.claim.statement == statement]
+        key = macro_key("claims", statement.replace(" ", "-"))
+        m[f"{key}/count"] = str(len(these))
+        m[f"{key}/verdicts"] = escape(verdict_counts(these) if these else "none")
+    return m

@@ -102,6 +102,11 @@ class Group:
         return self.rows[0]
 
     @property
+    def key(self) -> str:
+        """The configuration's name: its runs' id without the seed (`--s<seed>`)."""
+        return self.first["run_id"].rsplit("--s", 1)[0]
+
+    @property
     def n(self) -> int:
         return len(self.rows)
 
@@ -145,6 +150,9 @@ class Group:
     @property
     def seeds(self) -> list[int]:
         return [int(r["seed"]) for r in self.rows]
+
+    def value(self, column: str, seed: int) -> float:
+        return float(next(r[column] for r in self.rows if int(r["seed"]) == seed))
 
     def run_id(self, seed: int) -> str:
         return next(r["run_id"] for r in self.rows if int(r["seed"]) == seed)
@@ -219,6 +227,10 @@ class TableResults:
     def run_folder(self, run_id: str) -> Path:
         return run_path(self.results, f"{self.name}/{run_id}")
 
+    def config(self, g: Group) -> dict:
+        """A configuration's resolved config (its first seed's; the seeds differ only there)."""
+        return self.summary(g.run_id(g.seeds[0])).config
+
     def summary(self, run_id: str) -> dict:
         return read_summary(self.run_folder(run_id) / "summary.json")
 
@@ -239,16 +251,25 @@ class TableResults:
         return history
 
     def correctness(self, run_id: str) -> tuple[np.ndarray, np.ndarray]:
-        """(labels, per-image correctness) on the test split, read once per run."""
+        """(labels, per-image correctness) on the test split, read once per run; the stored
+        probabilities must give the stored predictions, so that whoever recomputes accuracy
+        from them gets the table's number."""
         if run_id not in self._predictions:
             path = self.run_folder(run_id) / "predictions.npz"
             try:
-                self._predictions[run_id] = stats.correctness(path)
+                with np.load(path) as z:
+                    y_true, y_pred, probs = z["y_true"], z["y_pred"], z["probs"]
             except FileNotFoundError:
                 raise UserError(f"{path} is missing; re-run {self.name}/{run_id}") from None
             except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
                 raise UserError(f"{path} is corrupt; delete the run's folder and re-run "
                                 "it") from None
+            if probs.ndim != 2 or len(probs) != len(y_pred) or not np.array_equal(
+                    probs.argmax(1), y_pred):
+                raise UserError(f"{path}: the argmax of its probabilities is not its y_pred "
+                                "(written by an older ftbench, or edited); delete the run's "
+                                "folder and re-run it")
+            self._predictions[run_id] = (y_true, y_true == y_pred)
         return self._predictions[run_id]
 
     def paired(self, a: Group, b: Group) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ftbench.report import figures, stats
-from ftbench.report.latex import environment, macro_key, num, pct
+from ftbench.report import figures, sentences
+from ftbench.report.latex import Tex, environment, macro_key, num, pct
 from ftbench.report.results import TableResults
 from ftbench.report.tables import Rendered, caption, renderer, row_view, seeds_phrase, test_words
 
@@ -23,12 +23,13 @@ def ablation(results: TableResults, out: Path) -> Rendered:
         "unmerged": num(g.mean("unmerged_ms_per_image"), 3),
         "merged": num(g.mean("merged_ms_per_image"), 3),
         "same": pct(min(g.values("merge_same_predictions")))} for g in groups]
-    speedups = [float(r["merge_speedup"]) for r in results.rows]
     macros = {macro_key(results.name, "merge-same-min"): pct(min(
-                  float(r["merge_same_predictions"]) for r in results.rows)),
-              macro_key(results.name, "merge-speedup-mean"): num(stats.mean(speedups), 2),
-              macro_key(results.name, "merge-faster-runs"): str(sum(s > 1 for s in speedups)),
-              macro_key(results.name, "merge-runs"): str(len(speedups))}
+                  float(r["merge_same_predictions"]) for r in results.rows))}
+    for c in results.comparisons:  # unmerged over merged inference time, the claims' estimator
+        if c.metric.startswith("unmerged_ms_per_image"):
+            k = [results.name, *c.other.axes.values()]
+            macros[macro_key(*k, "merge-words")] = Tex(sentences.ratio_words(c.diff))
+            macros[macro_key(*k, "merge-interval")] = Tex(sentences.interval_text(c))
     table = environment().get_template("ablation_table.tex.j2").render(
         rows=rows, caption=caption(results), label=f"tab:{results.name}",
         seeds=seeds_phrase(results), test=test_words(results), dataset=groups[0].dataset)

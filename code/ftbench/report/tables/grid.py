@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ftbench.report import figures, stats
-from ftbench.report.latex import Tex, environment, escape, macro_key, num
+from ftbench.report.latex import environment, escape, macro_key, num
 from ftbench.report.results import TableResults
 from ftbench.report.tables import Rendered, caption, renderer, seeds_phrase
 
@@ -54,14 +54,19 @@ def _macros(results: TableResults, g: dict) -> dict[str, str]:
 
 @renderer("grid")
 def grid(results: TableResults, out: Path) -> Rendered:
+    """The heatmaps, with each cell's mean printed in it, in a figure environment: a table of
+    the same numbers would repeat the figure."""
     spec, g = results.experiment.report.grid, cells(results)
+    figure = out / "fig-heatmap.pdf"
     figures.heatmaps({f"{spec.panel_title} {lab}": g["cells"][v]
                       for v, lab in zip(g["levels"]["panels"], g["labels"]["panels"],
                                         strict=True)},
                      g["labels"]["rows"], g["labels"]["cols"], spec.row_title, spec.col_title,
-                     out / "fig-heatmap.pdf")
+                     figure, {k: g["diverged"][v] for k, v in zip(
+                         (f"{spec.panel_title} {lab}" for lab in g["labels"]["panels"]),
+                         g["levels"]["panels"], strict=True)})
     table = environment().get_template("grid_table.tex.j2").render(
-        grid=g, names=spec, caption=caption(results), label=f"tab:{results.name}",
+        grid=g, names=spec, caption=caption(results), label=f"fig:{results.name}",
         seeds=seeds_phrase(results), dataset=results.groups[0].dataset,
-        model=results.groups[0].label, cell=lambda v: Tex(f"{v:.1f}"))
+        model=results.groups[0].label, name=results.name)
     return Rendered(table, _macros(results, g))

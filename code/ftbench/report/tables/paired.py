@@ -5,43 +5,49 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ftbench.report.compare import baselines
-from ftbench.report.latex import environment, macro_key, num
+from ftbench.report import sentences
+from ftbench.report.latex import Tex, environment, macro_key, num
 from ftbench.report.results import TableResults
 from ftbench.report.tables import Rendered, caption, renderer, row_view, seeds_phrase, test_words
 from ftbench.report.tables.benchmark import benchmark_figures
 
 MEMORY_KINDS = {"cuda_max_allocated": "the CUDA allocator's peak",
+                "cpu_tensors": "the bytes of the tensors a training step holds",
                 "cpu_peak_rss": "the process's peak resident memory",
                 "cpu_peak_rss_process": "the process's peak resident memory, data included"}
+RATIO_METRICS = {"per_epoch_s": "time", "peak_mib": "memory"}
 
 
-def ratios(results: TableResults) -> dict[int, tuple[float, float]]:
-    """id(group) -> (speed-up: the baseline's time per epoch over this one's, memory ratio:
-    this one's peak training memory over the baseline's), from the means over seeds."""
-    base_of = baselines(results)
-    out = {}
-    for g in results.groups:
-        b = base_of[id(g)]
-        out[id(g)] = (b.mean("per_epoch_s") / g.mean("per_epoch_s"),
-                      g.mean("peak_mib") / b.mean("peak_mib"))
+def ratio_macros(results: TableResults) -> dict[str, dict[str, object]]:
+    """configuration key -> {"time": its Comparison, "memory": ...} against its baseline: one
+    estimator (the geometric mean of the per-seed ratios) for the table, text and claims."""
+    out: dict[str, dict[str, object]] = {}
+    for c in results.comparisons:
+        if c.metric in RATIO_METRICS:
+            out.setdefault(c.other.key, {})[RATIO_METRICS[c.metric]] = c
     return out
 
 
 @renderer("paired")
 def paired(results: TableResults, out: Path) -> Rendered:
     benchmark_figures(results, out)
-    r = ratios(results)
-    rows = [row_view(results, g) | {"speedup": num(r[id(g)][0], 2),
-                                    "memory_ratio": num(r[id(g)][1], 2)}
-            for g in results.groups]
+    r = ratio_macros(results)
+    dash = Tex("--")
+    rows = [row_view(results, g) | {
+        "time_ratio": num(r[g.key]["time"].diff, 2) if g.key in r else dash,
+        "memory_ratio": num(r[g.key]["memory"].diff, 2) if g.key in r else dash}
+        for g in results.groups]
     kinds = sorted({MEMORY_KINDS.get(row["memory_kind"], row["memory_kind"])
                     for row in results.rows})
     macros = {}
-    for g in results.groups:
+    for key, by in r.items():
+        g = next(g for g in results.groups if g.key == key)
         k = [results.name, *g.axes.values()]
-        macros[macro_key(*k, "speedup")] = num(r[id(g)][0], 2)
-        macros[macro_key(*k, "memory-ratio")] = num(r[id(g)][1], 2)
+        time, memory = by["time"], by["memory"]
+        macros[macro_key(*k, "time-words")] = Tex(sentences.ratio_words(time.diff))
+        macros[macro_key(*k, "time-interval")] = Tex(sentences.interval_text(time))
+        macros[macro_key(*k, "memory-words")] = Tex(sentences.memory_words(memory.diff))
+        macros[macro_key(*k, "memory-interval")] = Tex(sentences.interval_text(memory))
     table = environment().get_template("paired_table.tex.j2").render(
         rows=rows, caption=caption(results), label=f"tab:{results.name}",
         seeds=seeds_phrase(results), test=test_words(results), memory_kind=", ".join(kinds),

@@ -10,15 +10,8 @@ import numpy as np
 from ftbench.report import figures
 from ftbench.report.latex import Tex, environment, escape, macro_key, mean_std, num
 from ftbench.report.results import TableResults
+from ftbench.report.sentences import differences, gap_sentence, settings_text
 from ftbench.report.tables import Rendered, caption, renderer, row_view, seeds_phrase, test_words
-
-
-def gap_sentence(main, other, setting: str) -> Tex:
-    """How removing one thing moves the train-test gap, in words that follow the numbers."""
-    change = other.gap - main.gap
-    verb = "widens" if change > 0 else "narrows"
-    return Tex(f"without {escape(setting)} the gap {verb} from {main.gap:.1f} to "
-               f"{other.gap:.1f} points")
 
 
 def _studies(results: TableResults, out: Path) -> dict[str, str]:
@@ -67,12 +60,21 @@ def _probes(results: TableResults, run_id: str, out: Path) -> dict[str, str]:
     return m
 
 
+def changes(results: TableResults, main, g) -> Tex:
+    """What a row changes against the main setting, read from the two resolved configs."""
+    if g is main:
+        return Tex("(the main setting)")
+    diffs = differences(results.config(main), results.config(g))
+    return escape(settings_text(diffs, 2)) if diffs else Tex("nothing")
+
+
 @renderer("study")
 def study(results: TableResults, out: Path) -> Rendered:
     macros = _studies(results, out)
+    by_setting = {g.axes["setting"]: g for g in results.groups}
+    main = by_setting[results.experiment.report.main or next(iter(by_setting))]
     rows = [row_view(results, g) | {
-        "setting": escape(g.axes["setting"]), "optimizer": escape(g.first["optimizer"]),
-        "schedule": escape(g.first["schedule"]), "lr": Tex(f"{float(g.first['lr']):g}"),
+        "setting": escape(g.axes["setting"]), "changes": changes(results, main, g),
         "train_acc": mean_std(g.values("train_accuracy")), "gap": num(g.gap)}
         for g in results.groups]
     table = environment().get_template("study_table.tex.j2").render(

@@ -1,0 +1,65 @@
+"""The paper's sources keep its numbers honest and its pages readable: no number typed by hand
+into the prose, figures drawn at the size they are printed with no text under 7 pt, and a
+bibliography whose capitals survive BibTeX. (The built PDF's overfull boxes and figure sizes are
+checked where the end-to-end test builds it: tests/test_pipeline.py.)"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from conftest import ROOT
+from ftbench.report import figures
+
+MAIN = ROOT / "paper" / "main.tex"
+# What a number typed into the prose looks like: a percentage, a decimal, an angle. Lengths
+# (0.9\linewidth) are layout, not results.
+HAND_WRITTEN = re.compile(r"\d+(?:\.\d+)?\s*\\%|\b\d+\.\d+\b(?!\\(?:line|text)width)|\^\\circ|°")
+
+
+def _body(text: str) -> str:
+    body = text[text.index("\\begin{document}"):]
+    return re.sub(r"(?<!\\)%.*", "", body)  # comments are not printed
+
+
+def test_the_prose_holds_no_hand_written_percentage_decimal_or_angle():
+    found = [m.group() for m in HAND_WRITTEN.finditer(_body(MAIN.read_text()))]
+    assert not found, f"numbers typed into paper/main.tex instead of \\ftb{{...}}: {found}"
+
+
+@pytest.mark.parametrize("text", [r"reached 77.9\% on", r"past 90 \%", "left it at 0.49",
+                                  r"by up to $29^\circ$", "29°"])
+def test_the_check_catches_each_kind_of_hand_written_number(text):
+    body = "\\begin{document}\n" + text
+    assert HAND_WRITTEN.search(_body(body)), text
+    assert not HAND_WRITTEN.search(_body("\\begin{document}\n% " + text))  # a comment
+
+
+def test_figures_are_included_at_the_size_they_are_drawn():
+    """No width or scale: a figure's fonts print at the size figures.py sets them."""
+    sources = [MAIN, *(ROOT / "code" / "ftbench" / "templates").glob("*.j2")]
+    scaled = [f"{p.name}: {m.group()}" for p in sources
+              for m in re.finditer(r"\\includegraphics\[[^\]]*\]", p.read_text())]
+    assert not scaled, scaled
+
+
+def test_no_figure_text_is_smaller_than_7_points():
+    sizes = {k: v for k, v in figures.STYLE.items() if k.endswith(("size", "fontsize"))}
+    assert all(v >= figures.MIN_POINTS >= 7 for v in sizes.values()), sizes
+    source = (ROOT / "code" / "ftbench" / "report" / "figures.py").read_text()
+    explicit = [int(n) for n in re.findall(r"fontsize=(\d+)", source)]
+    assert all(n >= figures.MIN_POINTS for n in explicit), explicit
+
+
+def test_bibliography_titles_protect_their_capitals():
+    """BibTeX lowercases a title's words after the first: a name with capitals inside it
+    (PyTorch, CutMix, LoRA) or a word that must stay as written (mixup) needs braces."""
+    text = (ROOT / "paper" / "references.bib").read_text()
+    bad = []
+    for title in re.findall(r"^\s*title\s*=\s*\{(.*)\},?\s*$", text, re.M):
+        unbraced = re.sub(r"\{[^{}]*\}", "", title)
+        bad += [w for w in re.findall(r"[A-Za-z][A-Za-z-]*", unbraced)
+                if re.search(r"[a-z][A-Z]|[A-Z]{2}", w)]
+        assert "mixup" not in unbraced, title
+    assert not bad, bad
