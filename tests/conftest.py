@@ -97,7 +97,7 @@ def write_predictions(folder: Path, y_true: np.ndarray, y_pred: np.ndarray,
     probs[np.arange(len(y_true)), y_pred] = 0.9
     folder.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(folder / "predictions.npz", y_true=y_true.astype(np.int16),
-                        y_pred=y_pred.astype(np.int16), probs=probs.astype(np.float16))
+                        y_pred=y_pred.astype(np.int16), probs=probs)
     return probs
 
 
@@ -147,7 +147,7 @@ def fake_summary(spec, results: Path, correct: np.ndarray | None = None, *,
               "confusion_matrix": [[0] * classes for _ in range(classes)]},
         best_epoch=1, best_val_accuracy=accuracy, resumed_after=[], cached_features=False,
         time={"train_s": 10.0, "per_epoch_s": 10.0, "feature_cache_s": 0.0, "wall_s": 12.0},
-        memory={"peak_mib": 100.0, "kind": "cpu_peak_rss"},
+        memory={"peak_mib": 100.0, "kind": "cpu_tensors"},
         env={"device": "cpu", "device_name": "test CPU (2 cores)", "cuda": None,
              "python": "3.11", "torch": "2", "torchvision": "0", "timm": "1", "peft": "0",
              "git_commit": "0123456789abcdef", "git_dirty": False, "threads": 1},

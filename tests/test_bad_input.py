@@ -149,11 +149,20 @@ def _finish(ctx: Ctx, *tables: str) -> None:
                 {"epoch": 1, "train_loss": 2.0, "train_accuracy": 0.4, "val_loss": 1.9,
                  "val_accuracy": 0.5, "lr": 0.001, "epoch_time_s": 1.0}) + "\n")
             y = np.arange(20) % 10
+            y_pred = np.where(y < 5, y, 0)
             np.savez(folder / "predictions.npz", y_true=y.astype(np.int16),
-                     y_pred=np.where(y < 5, y, 0).astype(np.int16),
-                     probs=np.full((20, 10), 0.1, np.float16))
+                     y_pred=y_pred.astype(np.int16),
+                     probs=np.eye(10, dtype=np.float32)[y_pred] * 0.9 + 0.01)
             (folder / "weights" / "head.safetensors").write_bytes(b"\0" * 16)
         assert main(["aggregate", e.name]) == 0
+
+
+def _with_probs(ctx: Ctx, probs: np.ndarray) -> None:
+    """The finished run's predictions.npz with other class probabilities."""
+    path = ctx.work / RUN_DIR / "predictions.npz"
+    with np.load(path) as z:
+        arrays = dict(z)
+    np.savez(path, **(arrays | {"probs": probs}))
 
 
 def _finished(*tables: str, then=None):
@@ -993,8 +1002,13 @@ CASES = {
         "edited or belongs to another run; delete the run's folder and re-run it",
         _finished(then=lambda ctx: np.savez(
             ctx.work / RUN_DIR / "predictions.npz", y_true=np.arange(20, dtype=np.int16) % 10,
-            y_pred=np.arange(20, dtype=np.int16) % 10, probs=np.full((20, 10), 0.1,
-                                                                      np.float16)))),
+            y_pred=np.arange(20, dtype=np.int16) % 10,
+            probs=np.eye(10, dtype=np.float32)[np.arange(20) % 10]))),
+    "render-probabilities-disagree": Case(
+        "`predictions.npz` whose probabilities' argmax is not its `y_pred`", ["render", "demo"],
+        f"{RUN_DIR}/predictions.npz: the argmax of its probabilities is not its y_pred (written "
+        "by an older ftbench, or edited); delete the run's folder and re-run it",
+        _finished(then=lambda ctx: _with_probs(ctx, np.full((20, 10), 0.1, np.float32)))),
     "render-csv-missing-run": Case(
         "a CSV lacking one of the table's runs", ["render", "pair"],
         "results/tiny/pair.csv does not hold the planned runs (run r8--s0 is missing); write "
@@ -1030,7 +1044,7 @@ CASES = {
         _finished("pair", then=lambda ctx: np.savez(
             ctx.work / "results/tiny/runs/pair/r8--s0/predictions.npz",
             y_true=np.zeros(20, np.int16), y_pred=np.zeros(20, np.int16),
-            probs=np.full((20, 10), 0.1, np.float16)))),
+            probs=np.full((20, 10), 0.1, np.float32)))),
     "render-params-corrupt": Case(
         "`ftbench render --params` with a params.csv of text counts", ["render", "--params"],
         "results/tiny/params.csv line 2: the parameter counts are not whole numbers; write it "

@@ -106,14 +106,50 @@ def test_one_inference_loop_keeps_order_and_evaluate_gives_probabilities():
     assert loss == pytest.approx(torch.nn.functional.cross_entropy(logits, labels).item())
 
 
-def test_memory_meter_reports_growth_above_its_start():
+def _step_bytes(model: torch.nn.Module, batch: int) -> float:
+    """The CPU meter's figure (MiB) for one training step of `model` on a random batch."""
     meter = MemoryMeter(torch.device("cpu"))
-    assert meter.kind.startswith("cpu_peak_rss")
-    block = torch.ones(64 * 2**20 // 4)  # 64 MiB, touched
-    assert meter.peak_mib() >= 0
-    if meter.kind == "cpu_peak_rss":
-        assert meter.peak_mib() >= 48
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=1e-3)
+    with meter.watch(model, optimizer):
+        loss = torch.nn.functional.cross_entropy(model(torch.randn(batch, 3, 16, 16)),
+                                                 torch.arange(batch) % 10)
+        loss.backward()
+        optimizer.step()
+    assert meter.kind == "cpu_tensors"
+    return meter.peak_mib()
+
+
+def _micro(head_only: bool = False) -> torch.nn.Module:
+    model = create_model(ModelConfig(name="resnet34_micro"), 10, 3, "results")
+    if head_only:
+        for name, p in model.named_parameters():
+            p.requires_grad = name.startswith("fc.")
+    return model
+
+
+def test_the_cpu_memory_meter_counts_what_a_step_holds():
+    """Parameters, a gradient per trainable one, AdamW's two moments: at least that much; the
+    activations saved for backward come on top and grow with the batch."""
+    model = _micro()
+    params = sum(p.numel() for p in model.parameters()) * 4 / 2**20
+    small, large = _step_bytes(_micro(), 4), _step_bytes(_micro(), 16)
+    assert small >= params * 4  # weights, gradients, two moments
+    assert large > small  # saved activations scale with the batch
+    # a frozen backbone saves almost nothing for backward and keeps no moments of its own
+    assert _step_bytes(_micro(head_only=True), 16) < large / 2
+
+
+def test_the_cpu_memory_figure_does_not_depend_on_what_ran_before():
+    """The resident set keeps the high-water mark of earlier runs in a process; the tensor
+    count is the same wherever the run stands in its process."""
+    torch.manual_seed(0)
+    first = _step_bytes(_micro(), 8)
+    block = torch.ones(128 * 2**20 // 4)  # 128 MiB held by "an earlier run"
+    torch.manual_seed(1)
+    again = _step_bytes(_micro(), 8)
     del block
+    assert again == first
 
 
 def test_colour_jitter_stays_in_range_and_is_seeded():

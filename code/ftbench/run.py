@@ -64,6 +64,7 @@ class Setup:
     val_module: nn.Module = None  # what validation calls (the classifier alone when cached)
     cached: bool = False
     cache_s: float = 0.0
+    held_bytes: int = 0  # what training holds besides the step's tensors: cached features
     params: tuple[int, int] = (0, 0)
     init_state: dict | None = None  # for seed 001's loss landscape
     log: object = print
@@ -148,7 +149,7 @@ def setup(spec: RunSpec, results: Path, folder: Path, log=print) -> Setup:
     transform = DeviceTransform(cfg.data.image_size, cfg.data.channels, data_cfg["mean"],
                                 data_cfg["std"], tuple(cfg.data.augment))
     train_batches, val_batches = _batches(cfg, data, transform, device, world)
-    memory = MemoryMeter(device)  # from here: the data are resident, the model is not yet
+    memory = MemoryMeter(device, cfg.train.compile)  # the data are resident, the model not yet
     model = model.to(device)
     if cfg.train.channels_last:
         model = model.to(memory_format=torch.channels_last)
@@ -180,6 +181,7 @@ def _wrap(s: Setup) -> None:
         s.sync()
         s.cache_s, s.cached = time.perf_counter() - t0, True
         s.net = s.val_module = s.model.get_classifier()
+        s.held_bytes = s.train_batches.x.nbytes + s.val_batches.x.nbytes  # held while training
     if s.world.enabled:
         from torch.nn.parallel import DistributedDataParallel
 
@@ -250,10 +252,13 @@ def fit(s: Setup, p: Progress) -> Progress:
     for epoch in range(p.first_epoch, tcfg.epochs + 1):
         s.sync()
         t0 = time.perf_counter()
-        done = engine.train_epoch(s.model, s.train_batches, s.optimizer, s.scheduler,
-                                  s.criterion, s.autocast, tcfg, net=s.net, mixup=s.mixup,
-                                  world=s.world, channels_last=not s.cached,
-                                  desc=f"epoch {epoch}/{tcfg.epochs}")
+        # the first epoch of a process counts the tensors a step holds (CPU; see memory.py)
+        with (s.memory.watch(s.net, s.optimizer, s.held_bytes) if epoch == p.first_epoch
+              else contextlib.nullcontext()):
+            done = engine.train_epoch(s.model, s.train_batches, s.optimizer, s.scheduler,
+                                      s.criterion, s.autocast, tcfg, net=s.net, mixup=s.mixup,
+                                      world=s.world, channels_last=not s.cached,
+                                      desc=f"epoch {epoch}/{tcfg.epochs}")
         s.sync()
         epoch_time = time.perf_counter() - t0
         p.train_time += epoch_time
@@ -302,7 +307,7 @@ def finish(s: Setup, p: Progress) -> Summary | None:
         added |= step(s, p)
     atomic.write_atomic(s.folder / PREDICTIONS, lambda tmp: np.savez_compressed(
         tmp, y_true=y_test.astype(np.int16), y_pred=p_test.argmax(1).astype(np.int16),
-        probs=p_test.astype(np.float16)))
+        probs=p_test.astype(np.float32)))  # its argmax is y_pred
     summary = _summary(s, p, metrics, peak_mib, added)
     atomic.write_text(s.folder / SUMMARY, summary.to_json())  # last: the run is finished
     (s.folder / CHECKPOINT).unlink(missing_ok=True)  # what it trained is in weights/
