@@ -14,7 +14,8 @@ from ftbench.data.registry import load_splits
 
 @pytest.mark.parametrize("fn, kwargs, channels, classes", [
     (synthetic.fashion, {}, 1, 10), (synthetic.objects, {}, 3, 10),
-    (synthetic.objects, {"shapes": 10}, 3, 20), (source.source, {}, 3, 32)])
+    (synthetic.objects, {"shapes": 10}, 3, 20), (synthetic.food, {}, 3, 20),
+    (source.source, {}, 3, 32)])
 def test_synthetic_sets_are_deterministic_and_balanced(fn, kwargs, channels, classes):
     n = 10 * classes
     x1, y1, names = fn(n, seed=7, **kwargs)

@@ -12,10 +12,11 @@ from ftbench.data.registry import DATASETS
 
 PINNED = {  # name: (version, sha256 of train and test images and labels, first 16 digits)
     "digits": ("sklearn", "0b7e9c3202d7bcd2"),
-    "synth-source": ("1", "038b41a5e411a2c5"),
+    "synth-source": ("2", "28d9cf60d161f4b4"),
     "synth-fashion": ("1", "cdc33797035d7051"),
     "synth-objects": ("2", "6d0a8f8863e6798c"),
     "synth-objects-20": ("2", "d00a6fc24ddc0fae"),
+    "synth-food": ("1", "a3f741b01ef106a6"),
 }
 
 

@@ -13,7 +13,7 @@ import pytest
 from conftest import ROOT
 from ftbench.config import leaves, load_all
 from ftbench.errors import UserError
-from ftbench.tune import COLUMNS, _read, _tunable
+from ftbench.tune import COLUMNS, _tunable, edges, read_scores
 
 PROFILE = "tiny"
 CSV = ROOT / "results" / "tuning" / f"{PROFILE}.csv"
@@ -91,8 +91,8 @@ def test_tune_all_skips_the_tables_without_a_tune_block_but_a_named_one_is_refus
 def test_a_tuning_csv_with_only_its_header_holds_no_rows(tmp_path):
     path = tmp_path / "tiny.csv"
     path.write_text(",".join(COLUMNS) + "\n")
-    assert _read(path) == []
-    assert _read(tmp_path / "absent.csv") == []
+    assert read_scores(path) == []
+    assert read_scores(tmp_path / "absent.csv") == []
 
 
 @pytest.mark.parametrize("table", [e.name for e in _tuned_tables()])
@@ -109,5 +109,34 @@ def test_the_scores_are_for_the_candidates_the_config_lists(table):
         scored.setdefault(r["run_id"], set()).add(float(r["value"]))
     listed = {float(v) for v in e.tune.values}
     for run_id, values in scored.items():
+        if e.tune.target:  # the smallest values up to the first that reaches the target
+            assert values == set(sorted(listed)[:len(values)]), (table, run_id, values)
+            continue
         assert values == listed, (f"{table}/{run_id} was scored on {sorted(values)}, the config "
                                   f"lists {sorted(listed)}; run make tune")
+
+
+def test_every_chosen_value_lies_inside_what_was_tried():
+    """A best value at the top or the bottom of its grid (or a target that the smallest value
+    already reaches) says the grid was too narrow: widen it and tune again."""
+    if not CSV.exists():
+        pytest.skip(f"{CSV.relative_to(ROOT)} does not exist yet; `make tune` writes it")
+    assert edges(read_scores(CSV), _tuned_tables()) == []
+
+
+def test_the_edge_check_can_fail():
+    rows = [{"table": "t", "run_id": "a--s0", "value": v, "best_val_accuracy": acc,
+             "chosen": str(chosen)} for v, acc, chosen in
+            (("0.001", "0.5", False), ("0.01", "0.7", False), ("0.1", "0.9", True))]
+    class E:  # noqa: D101 - the one attribute edges reads
+        name = "t"
+        tune = type("T", (), {"target": 0.0, "key": "train.lr"})()
+    assert edges(rows, [E]) == ["t/a--s0"]  # the best is the largest tried
+    E.tune.target = 0.85  # a target first reached by the largest tried: inside
+    assert edges(rows, [E]) == []
+    rows[0]["chosen"], rows[2]["chosen"] = "True", "False"  # reached by the smallest: an edge
+    assert edges(rows, [E]) == ["t/a--s0"]
+    E.tune.key = "train.epochs"  # ... unless nothing lies below it: one epoch
+    for r, v in zip(rows, ("1", "2", "3"), strict=True):
+        r["value"] = v
+    assert edges(rows, [E]) == []

@@ -1,8 +1,12 @@
 """`ftbench tune`: choose a table's setting (a learning rate, say) on validation accuracy.
 
-For each configuration of a table, at the first random seed only, every candidate value of the
-experiment's `tune:` block is trained and scored by its best validation accuracy; the test split
-plays no part. The runs go to `<results>/tuning/<profile>/`, one folder per (run, value), reused
+For each configuration of a table, at the first random seed only, the candidate values of the
+experiment's `tune:` block are trained and scored by their best validation accuracy; the test
+split plays no part. The chosen value is the best-scoring one or, with a `target`, the smallest
+whose score reaches it (tried in ascending order, stopping there). A chosen value must lie
+inside its candidates (`edges`): the best at the top or bottom of a grid, or a target already
+reached by the smallest value, says the grid was too narrow. The runs go to
+`<results>/tuning/<profile>/`, one folder per (run, value), reused
 when their identity is unchanged, and the scores to `<results>/tuning/<profile>.csv`, which is
 committed with the tiny profile's results. The configs then hold the chosen values, and
 tests/test_tuning.py checks that they still do.
@@ -12,12 +16,12 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from pathlib import Path
 
 from ftbench import atomic
-from ftbench.config import Experiment, RunSpec, parse_overrides
-from ftbench.config.experiments import with_overrides
+from ftbench.config import Experiment, RunConfig, RunSpec, parse_overrides
+from ftbench.config.experiments import tune_override, with_overrides
+from ftbench.config.typed import lowest
 from ftbench.errors import UserError
 
 COLUMNS = ["table", "run_id", "key", "value", "best_val_accuracy", "chosen"]
@@ -25,7 +29,7 @@ COLUMNS = ["table", "run_id", "key", "value", "best_val_accuracy", "chosen"]
 
 def candidate(spec: RunSpec, key: str, value: float) -> RunSpec:
     """The run with `key` set to `value`, as a one-off with its own identity."""
-    return with_overrides(spec, parse_overrides([f"{key}={json.dumps(value)}"]),
+    return with_overrides(spec, parse_overrides([tune_override(key, value)]),
                           f"{spec.run_id}--{key}={value:g}")
 
 
@@ -40,14 +44,28 @@ def _score(spec: RunSpec, results: Path, root: Path) -> float:
     return train(spec, results, folder).best_val_accuracy
 
 
+def _choose(e: Experiment, spec: RunSpec, results: Path, root: Path) -> tuple[dict, float]:
+    """(value -> validation accuracy of every candidate trained, the chosen value)."""
+    target = e.tune.target
+    scores = {}
+    for v in sorted(e.tune.values) if target else e.tune.values:
+        scores[v] = _score(candidate(spec, e.tune.key, v), results, root)
+        if target and scores[v] >= target:
+            return scores, v
+    if target:
+        raise UserError(f"{spec.key}: no value of {e.tune.key} in {e.tune.values} reaches "
+                        f"validation accuracy {target:g} (best {max(scores.values()):.4f}); add "
+                        f"larger values to the tune: block of {e.path}")
+    return scores, max(scores, key=lambda v: (scores[v], -v))  # ties: the smaller value
+
+
 def tune_table(e: Experiment, results: Path, root: Path, log=print) -> list[dict]:
     first = min(r.config.seed for r in e.runs)
     rows = []
     tuned = [r for r in e.runs if r.config.seed == first
              and (not e.tune.on_label or e.tune.on_label in r.axes.values())]
     for spec in tuned:
-        scores = {v: _score(candidate(spec, e.tune.key, v), results, root) for v in e.tune.values}
-        best = max(scores, key=lambda v: (scores[v], -v))  # ties: the smaller value
+        scores, best = _choose(e, spec, results, root)
         for v, acc in scores.items():
             rows.append({"table": e.name, "run_id": spec.run_id, "key": e.tune.key, "value": v,
                          "best_val_accuracy": acc, "chosen": v == best})
@@ -64,7 +82,7 @@ def tune(experiments: list[Experiment], results: Path, profile: str,
     out = Path(results).parent / "tuning" / f"{profile}.csv"
     tuned = _tunable(experiments, profile, named)
     names = {e.name for e in tuned}
-    kept = [r for r in _read(out) if r["table"] not in names]  # read before hours of training
+    kept = [r for r in read_scores(out) if r["table"] not in names]  # read before hours of training
     rows = kept + [row for e in tuned for row in tune_table(e, Path(results), root)]
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n", extrasaction="ignore")
@@ -91,7 +109,29 @@ def _tunable(experiments: list[Experiment], profile: str, named: bool) -> list[E
     return tuned
 
 
-def _read(path: Path) -> list[dict]:
+def edges(rows: list[dict], experiments: list[Experiment]) -> list[str]:
+    """The tuned runs ('table/run') whose chosen value does not lie inside what was tried: the
+    smallest value, or (choosing the best) the largest. A target rule stops at the first value
+    that reaches it, so its choice is the largest tried; the smallest must have missed it,
+    unless it is the smallest value the field may take (one epoch): nothing lies below it."""
+    tune = {e.name: e.tune for e in experiments}
+    out = []
+    for key in dict.fromkeys((r["table"], r["run_id"]) for r in rows):
+        tried = sorted(float(r["value"]) for r in rows if (r["table"], r["run_id"]) == key)
+        chosen = next(float(r["value"]) for r in rows
+                      if (r["table"], r["run_id"]) == key and r["chosen"] == "True")
+        t = tune.get(key[0])
+        if t and t.target:  # the target reached at the smallest value a run may take is inside
+            floor = lowest(RunConfig, t.key)
+            low_edge = chosen == tried[0] and chosen != floor
+        else:
+            low_edge = chosen == tried[0] or chosen == tried[-1]
+        if low_edge:
+            out.append("/".join(key))
+    return out
+
+
+def read_scores(path: Path) -> list[dict]:
     """The scores of earlier tunings; a CSV that cannot be kept is a one-line error naming
     `make tune`, which writes the file (aggregate's reader would name make all)."""
     fix = "delete it and run make tune to write it again"

@@ -299,10 +299,19 @@ def _check_tune(tune: TuneConfig, runs: list[RunSpec], where: str, check_models:
                         f"{', '.join(sorted(labels)) or '(none)'}")
     for r in runs:  # each candidate's type and bounds, with each run's other values
         for v in tune.values:
-            over = parse_overrides([f"{tune.key}={json.dumps(v)}"])
+            over = parse_overrides([tune_override(tune.key, v)])
             at = f"{where} [{r.run_id}] tune.values {v:g}"
             validate(from_dict(RunConfig, deep_merge(r.config.to_dict(), over), at), at,
                      check_models)
+
+
+def tune_override(key: str, value: float) -> str:
+    """`key=value` for a tuned candidate: a whole number where the field is an integer (the
+    candidates of a tune: block are read as numbers, e.g. epochs 12.0)."""
+    default = leaves(RunConfig()).get(key)
+    if isinstance(default, int) and not isinstance(default, bool) and float(value).is_integer():
+        value = int(value)
+    return f"{key}={json.dumps(value)}"
 
 
 def with_overrides(spec: RunSpec, overrides: dict, run_id: str | None = None) -> RunSpec:

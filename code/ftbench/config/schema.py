@@ -175,6 +175,10 @@ class TuneConfig:
     # "": every configuration gets its own best value; an axis label (e.g. r4): the value best
     # for the configurations with that label is used by all (an ablation varies one thing)
     on_label: str = ""
+    # 0: choose the value with the best validation accuracy; above 0: the smallest value whose
+    # validation accuracy reaches it (the values tried in ascending order, stopping at the first
+    # that does), e.g. the fewest pretraining epochs that reach a level of accuracy
+    target: float = field(default=0.0, metadata={"min": 0.0, "max": 1.0})
 
 
 @dataclass

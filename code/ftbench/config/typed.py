@@ -159,6 +159,18 @@ def from_dict(cls, data, where: str, prefix: str = ""):
     return cls(**kwargs)
 
 
+def lowest(cls, key: str):
+    """The smallest value a dotted field of dataclass `cls` may take (its `min` bound), or
+    None: 'train.epochs' -> 1."""
+    head, _, rest = key.partition(".")
+    for f in dataclasses.fields(cls):
+        if f.name == head:
+            if rest:
+                return lowest(typing.get_type_hints(cls)[head], rest)
+            return f.metadata.get("min")
+    return None
+
+
 def leaves(obj, prefix: str = "") -> dict:
     """{'train.lr': 0.001, ...}: every field of a dataclass, flattened to dotted keys."""
     out = {}

@@ -113,8 +113,10 @@ def _jpegs(name: str, store_side: bool):
 DATASETS: dict[str, DatasetSpec] = {
     "digits": DatasetSpec("Digits (8x8, MNIST stand-in)", 10, True, _digits, train_size=1347,
                           test_fraction=0.25, version="sklearn"),
+    # three times the images of version 1: the ViT-micro, which overfitted 25,600 of them,
+    # generalises on these (the CNNs reach the same accuracy in fewer epochs)
     "synth-source": generated("Synthetic glyphs, silhouettes and textures (pretraining source)",
-                              32, source.source, 25600, 3200, seed=5000, version="1"),
+                              32, source.source, 76800, 3200, seed=5000, version="2"),
     "synth-fashion": generated("Synthetic garments (Fashion-MNIST stand-in)", 10,
                                synthetic.fashion, 2000, 600, seed=2000, version="1"),
     "synth-objects": generated("Synthetic objects (CIFAR-10 stand-in)", 10, synthetic.objects,
@@ -122,6 +124,8 @@ DATASETS: dict[str, DatasetSpec] = {
     "synth-objects-20": generated("Synthetic objects, 20 classes (CIFAR-100 stand-in)", 20,
                                   synthetic.objects, 4000, 1000, seed=4000, version="2",
                                   shapes=10),
+    "synth-food": generated("Synthetic dishes, 20 classes (Food-101 stand-in)", 20,
+                            synthetic.food, 4000, 1000, seed=6000, version="1"),
     "mnist": DatasetSpec("MNIST", 10, False, _torchvision("mnist"), train_size=60000),
     "fashion-mnist": DatasetSpec("Fashion-MNIST", 10, False, _torchvision("fashion-mnist"),
                                  train_size=60000),

@@ -5,8 +5,9 @@ generator, so the same (name, split) always yields the same bytes. Images are 32
 
 - synth-fashion  10 grayscale garment silhouettes, upright: a Fashion-MNIST stand-in
 - synth-objects  10 textured, coloured, upright shapes on cluttered backgrounds: a CIFAR-10
-                 stand-in (with shapes=10, 20 classes: the CIFAR-100, Food-101 and Tiny-ImageNet
-                 stand-in)
+                 stand-in (with shapes=10, 20 classes: the CIFAR-100 and Tiny-ImageNet stand-in)
+- synth-food     20 dishes on a plate seen from above (10 food textures x 2 sauces): the
+                 Food-101 stand-in
 """
 
 from __future__ import annotations
@@ -150,4 +151,66 @@ def objects(n: int, seed: int, shapes: int = 5):
         background = np.where(blob, shade, background)
     img = np.where(mask[:, None], obj, background)
     img = img + rng.normal(0, 0.06, img.shape).astype(np.float32)
+    return to_uint8(img), y.astype(np.int64), names
+
+
+def _food_textures(u, v, rng, n: int) -> dict:
+    """Patterns in [0, 1] on food coordinates (u, v), each with its own random phase and
+    scale: what tells the dishes apart (none of them a texture of the pretraining source)."""
+    k = rng.uniform(2.2, 3.2, (n, 1, 1)).astype(np.float32) * np.pi
+    phase = rng.uniform(0, 2 * np.pi, (n, 1, 1)).astype(np.float32)
+    theta = rng.uniform(0, np.pi, (n, 1, 1)).astype(np.float32)
+    along, across = u * np.cos(theta) + v * np.sin(theta), v * np.cos(theta) - u * np.sin(theta)
+    r, angle = np.hypot(u, v), np.arctan2(v, u)
+    cell_u, cell_v = (u * k / np.pi + phase) % 1 - 0.5, (v * k / np.pi) % 1 - 0.5
+    return {
+        "noodles": np.abs(np.sin(k * (u + 0.25 * np.sin(3 * v + phase)))) < 0.45,
+        "rice": (np.abs(np.sin(2 * k * along)) < 0.5) & (np.sin(k * across + phase) > 0),
+        "peas": cell_u**2 + cell_v**2 < 0.12,
+        "slices": np.sin(0.7 * k * along + phase) > 0,
+        "mash": 0.5 + 0.25 * np.sin(0.5 * k * u + phase) * np.cos(0.5 * k * v),
+        "chunks": np.cos(0.8 * k * u + phase) + np.cos(0.8 * k * v - phase) > 0.4,
+        "leaves": np.abs(np.sin(k * along) * np.cos(0.5 * k * across)) > 0.5,
+        "swirl": np.sin(1.2 * k * r + 3 * angle + phase) > 0,
+        "crumbs": rng.uniform(size=u.shape) < 0.45,
+        "layers": (np.floor((v + 1) * k / (2 * np.pi)) % 3) / 2,
+    }
+
+
+FOODS = ["noodles", "rice", "peas", "slices", "mash", "chunks", "leaves", "swirl", "crumbs",
+         "layers"]
+# (base, accent) colours of the two sauces every dish comes in
+PALETTES = {"red": ((0.85, 0.35, 0.2), (0.95, 0.8, 0.45)),
+            "green": ((0.3, 0.6, 0.25), (0.9, 0.9, 0.6))}
+
+
+def food(n: int, seed: int):
+    """synth-food: a dish on a round plate seen from above, on a table: 10 food textures x 2
+    sauces (20 classes), the Food-101 stand-in. Plate, table, lighting and the food's outline
+    vary; the class is the texture and the colours of the food."""
+    rng = np.random.default_rng(seed)
+    names = [f"{f}-{p}" for f in FOODS for p in PALETTES]
+    y = balanced_labels(rng, n, len(names))
+    gx, gy = grid(n, rng, rotate=True, shift=0.1, scale=(0.8, 1.0), aspect=0.12)
+    wobble = sum(rng.uniform(-0.08, 0.08, (n, 1, 1)).astype(np.float32)
+                 * np.cos(m * np.arctan2(gy, gx) + rng.uniform(0, 6.3, (n, 1, 1)))
+                 for m in (2, 3, 5))
+    plate, dish = gx**2 + gy**2 < 0.95**2, np.hypot(gx, gy) < 0.68 + wobble
+    textures = _food_textures(gx, gy, rng, n)
+    pattern = np.zeros(gx.shape, np.float32)
+    for k, name in enumerate(FOODS):
+        idx = y // 2 == k
+        pattern[idx] = textures[name][idx]
+    base = np.array([PALETTES[p][0] for p in PALETTES], np.float32)[y % 2][:, :, None, None]
+    accent = np.array([PALETTES[p][1] for p in PALETTES], np.float32)[y % 2][:, :, None, None]
+    tint = rng.uniform(-0.08, 0.08, (n, 3, 1, 1)).astype(np.float32)
+    dish_colour = (base + tint) * (1 - pattern[:, None]) + (accent + tint) * pattern[:, None]
+    table = colours(rng, n, 0.15, 0.55) * (1 + 0.15 * np.sin(rng.uniform(4, 9, (n, 1, 1, 1))
+                                                             * np.pi * gy[:, None]))
+    china = rng.uniform(0.8, 1.0, (n, 1, 1, 1)).astype(np.float32) * np.ones((1, 3, 1, 1),
+                                                                             np.float32)
+    img = np.where(plate[:, None], china, table)
+    img = np.where(dish[:, None], dish_colour, img)
+    light = 1 + 0.15 * (gx * rng.uniform(-1, 1, (n, 1, 1)) + gy * rng.uniform(-1, 1, (n, 1, 1)))
+    img = img * light[:, None] + rng.normal(0, 0.05, img.shape).astype(np.float32)
     return to_uint8(img), y.astype(np.int64), names
