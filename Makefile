@@ -164,6 +164,21 @@ tune: | $(VENV) ## choose each table's tuned setting on validation (results/tuni
 	$(if $(filter tiny,$(PROFILE)),$(MAKE) pretrain PROFILE=$(PROFILE))
 	$(FTBENCH) tune $(OPTS)
 
+# Do the committed runs reproduce? One run of every table (the shortest) retrained in a scratch
+# folder with this code, every number compared; VERIFY='--all' or VERIFY='--runs TABLE/RUN ...'.
+VERIFY ?=
+.PHONY: verify
+verify: | $(VENV) ## retrain a sample of the finished runs and compare every number (exit 1: differs)
+	$(FTBENCH) verify $(OPTS) $(VERIFY)
+
+# Does another results folder (a reviewer's rebuild, a container's, a GPU run) hold the same
+# numbers as this profile's? Table by table, cell by cell; times, memory and provenance skipped.
+OTHER ?=
+.PHONY: compare
+compare: | $(VENV) ## compare results/PROFILE with OTHER=folder, table by table (exit 1: differs)
+	$(if $(OTHER),,$(error compare needs OTHER=<results folder>, e.g. OTHER=../clone/results/tiny))
+	$(FTBENCH) compare $(RUN_ROOT) $(OTHER)
+
 # Before a long GPU job: fetch what it reads, and check every run builds and trains.
 data: | $(VENV) ## download the datasets PROFILE reads into DATA_DIR (resumable, checksummed)
 	$(FTBENCH) data $(OPTS)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ast
 import configparser
-import csv
 import subprocess
 import sys
 from pathlib import Path
@@ -94,51 +93,23 @@ def pip_conf(source: str, out: str, prefix: str) -> None:
         print(f"{host}\t{inside}")
 
 
-# Provenance columns that legitimately differ between the image and the host.
-PROVENANCE = ("device_name", "git_commit", "git_dirty")
-# Compared on major.minor only: the image's Python is the base image's.
-MAJOR_MINOR = ("python",)
-
-
 def compare(container_csv: str, host_csv: str) -> None:
-    from ftbench.report.aggregate import MEASURED  # times, memory, timestamps
-
-    def read(path: str) -> tuple[list[str], list[dict]]:
-        try:
-            with open(path, newline="", encoding="utf-8") as f:
-                reader = csv.DictReader(f)
-                return list(reader.fieldnames or []), list(reader)
-        except FileNotFoundError:
-            fail(f"{path} is missing")
+    """The image's CSV against the host's, by `ftbench compare`'s rules (times, memory and
+    provenance skipped; Python on major.minor), every other cell equal."""
+    from ftbench.resultsdiff import compare_file
 
     name = Path(container_csv).name
-    columns, rows = read(container_csv)
-    host_columns, host_rows = read(host_csv)
-    if columns != host_columns:
-        fail(f"{name}: the columns differ: image {columns}, host {host_columns}")
-    by_run = {r["run_id"]: r for r in host_rows}
-    if sorted(r["run_id"] for r in rows) != sorted(by_run) or len(by_run) != len(host_rows):
-        fail(f"{name}: the runs differ: image {[r['run_id'] for r in rows]}, "
-             f"host {[r['run_id'] for r in host_rows]}")
-    if not rows:
+    result = compare_file(Path(container_csv), Path(host_csv))
+    if not result.passed:
+        fail(f"{name}: {len(result.differences)} of {result.compared} cells differ between the "
+             "image and the host: " + "; ".join(result.differences[:4])
+             + ("; ..." if len(result.differences) > 4 else ""))
+    if not result.compared:
         fail(f"{name}: no rows")
-    skipped = [c for c in columns if c in MEASURED or c in PROVENANCE]
-    compared = [c for c in columns if c not in skipped]
-    diffs = []
-    for r in rows:
-        h = by_run[r["run_id"]]
-        for c in compared:
-            a, b = r[c], h[c]
-            if c in MAJOR_MINOR:
-                a, b = ".".join(a.split(".")[:2]), ".".join(b.split(".")[:2])
-            if a != b:
-                diffs.append(f"{r['run_id']} {c}: image {r[c]!r}, host {h[c]!r}")
-    if diffs:
-        fail(f"{name}: {len(diffs)} of {len(compared) * len(rows)} cells differ between the "
-             f"image and the host: " + "; ".join(diffs[:4]) + ("; ..." if len(diffs) > 4 else ""))
-    print(f"docker-check: {name}: {len(compared)} of {len(columns)} columns x {len(rows)} rows "
-          f"compared, all equal ({', '.join(MAJOR_MINOR)} on major.minor; not compared: "
-          f"{', '.join(skipped)})")
+    rows = result.compared // len(result.columns)
+    print(f"docker-check: {name}: {len(result.columns)} of "
+          f"{len(result.columns) + len(result.skipped)} columns x {rows} rows compared, all "
+          f"equal (python on major.minor; not compared: {', '.join(result.skipped)})")
 
 
 def main(argv: list[str]) -> None:

@@ -115,6 +115,7 @@ def fake_summary(spec, results: Path, correct: np.ndarray | None = None, *,
     log and the measured columns (override any field, e.g. time={...}). Written to the run's
     folder."""
     from ftbench.data.registry import DATASETS
+    from ftbench.fingerprint import code_fingerprint
     from ftbench.layout import run_dir
     from ftbench.summary import Summary
 
@@ -152,7 +153,7 @@ def fake_summary(spec, results: Path, correct: np.ndarray | None = None, *,
              "python": "3.11", "torch": "2", "torchvision": "0", "timm": "1", "peft": "0",
              "git_commit": "0123456789abcdef", "git_dirty": False, "threads": 1},
         world_size=1, started="2026-01-01T00:00:00+00:00",
-        finished="2026-01-01T00:01:00+00:00", merge=merge,
+        finished="2026-01-01T00:01:00+00:00", merge=merge, code=code_fingerprint(),
         train_accuracy=1.0 if cfg.eval_train else None)
     summary = Summary(**(values | fields))
     if write:

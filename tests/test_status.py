@@ -42,6 +42,24 @@ def work(tmp_path, monkeypatch):
     return work
 
 
+def test_a_run_made_by_other_code_is_shown_with_the_files_that_differ(work, capsys):
+    """Make keeps it (code is not part of the identity); status says which files changed."""
+    from ftbench.fingerprint import code_fingerprint
+
+    results = work / "results" / "tiny"
+    (e,) = [e for e in load_all(work / "configs", "tiny", check_models=False)
+            if e.name == "demo"]
+    s0, s1, _ = e.runs
+    fake_summary(s0, results)  # the code that is here
+    recorded = code_fingerprint()
+    recorded["files"] = recorded["files"] | {"engine.py": "0" * 64}
+    fake_summary(s1, results, code=recorded)
+    assert main(["status"]) == 0
+    out = capsys.readouterr().out
+    assert "  demo (3 runs): 1 done, 1 other code, 1 missing" in out
+    assert f"other code {s1.key}: made by other code: engine.py changed since" in out
+
+
 def test_status_counts_done_stale_running_diverged_and_missing(work, capsys):
     results = work / "results" / "tiny"
     exps = {e.name: e for e in load_all(work / "configs", "tiny", check_models=False)}

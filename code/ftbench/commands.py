@@ -300,6 +300,66 @@ def _run_folder(ctx) -> Path:
     return folder
 
 
+def _verify_args(p) -> None:
+    p.add_argument("--all", action="store_true", help="every planned run (default: one per "
+                   "table, the shortest)")
+    p.add_argument("--runs", nargs="+", metavar="TABLE/RUN", default=[],
+                   help="the runs to retrain and compare")
+    p.add_argument("--scratch", type=Path, help="retrain into this folder (default: a "
+                   "temporary one, removed afterwards)")
+
+
+@command("verify", "retrain a sample of the finished runs in a scratch folder and compare every "
+                   "number with the committed ones; exit 1 on a difference",
+         arguments=_verify_args)
+def verify(ctx) -> int:
+    from ftbench.config import find_run
+    from ftbench.verify import sample, seed_spread
+    from ftbench.verify import verify as check
+
+    if ctx.args.runs and ctx.args.all:
+        raise UserError("verify takes --runs or --all, not both")
+    specs = ([find_run(ctx.experiments, k) for k in ctx.args.runs] if ctx.args.runs else
+             [r for e in ctx.experiments for r in e.runs] if ctx.args.all else
+             sample(ctx.experiments, ctx.results))
+    outcomes = check(specs, ctx.results, seed_spread(ctx.experiments, ctx.results),
+                     ctx.args.scratch)
+    differ = [o for o in outcomes if not o.same]
+    print(f"ftbench verify: {len(outcomes) - len(differ)} of {len(outcomes)} runs reproduce")
+    return 1 if differ else 0
+
+
+def _compare_args(p) -> None:
+    p.add_argument("first", type=Path, help="a results folder, e.g. results/tiny")
+    p.add_argument("second", type=Path, help="the results folder to compare it with")
+    p.add_argument("--tolerance", type=float, default=0.0,
+                   help="absolute tolerance for numbers (default 0: exact)")
+    p.add_argument("--measured", action="store_true",
+                   help="compare the measured columns too (times, memory, timestamps)")
+
+
+@command("compare", "compare two results folders table by table, cell by cell (skipping times, "
+                    "memory and provenance); exit 1 when a table differs",
+         arguments=_compare_args, needs_models=False)
+def compare_results(ctx) -> int:
+    from ftbench.resultsdiff import compare_folders
+
+    if not (ctx.args.tolerance >= 0 and ctx.args.tolerance < float("inf")):
+        raise UserError(f"--tolerance {ctx.args.tolerance} is not a number >= 0; give e.g. "
+                        "--tolerance 0.01")
+    for folder in (ctx.args.first, ctx.args.second):
+        if not folder.is_dir():
+            raise UserError(f"{folder} is not a folder; compare two results folders, e.g. "
+                            "results/tiny and a rebuild's results/tiny")
+    outcome = compare_folders(ctx.args.first, ctx.args.second, ctx.args.tolerance,
+                              ctx.args.measured)
+    for r in outcome:
+        print(r.line())
+    failed = [r for r in outcome if not r.passed]
+    print(f"ftbench compare: {len(outcome) - len(failed)} of {len(outcome)} files PASS")
+    return 1 if failed else 0
+
+
 @command("tune", "choose each table's `tune:` setting on validation accuracy (first random seed) "
                  "-> <results>/tuning/<profile>.csv", arguments=_table, writes_results=True)
 def tune(ctx) -> int:

@@ -27,6 +27,7 @@ from ftbench.config import RunSpec
 from ftbench.data.pipeline import Batches, DeviceTransform
 from ftbench.data.registry import Splits, load_splits
 from ftbench.errors import UserError
+from ftbench.fingerprint import code_fingerprint
 from ftbench.freshness import inputs_of
 from ftbench.layout import CHECKPOINT, EPOCHS, PREDICTIONS, SUMMARY, WEIGHTS, run_dir
 from ftbench.memory import MemoryMeter
@@ -333,6 +334,7 @@ def _summary(s: Setup, p: Progress, metrics: dict, peak_mib: float, added: dict)
               "feature_cache_s": s.cache_s, "wall_s": time.perf_counter() - s.wall0},
         memory={"peak_mib": peak_mib, "kind": s.memory.kind},
         env=environment(s.device) | {"weights_sha256": loaded_weights(cfg.model, s.results)},
+        code=code_fingerprint(),
         world_size=s.world.size,
         started=s.started.isoformat(timespec="seconds"),
         finished=datetime.now(UTC).isoformat(timespec="seconds"), **added)

@@ -1,19 +1,43 @@
 """`ftbench status`: every planned run of a profile as done, stale (and why), running, diverged
-or missing, with counts per table; judged by content (ftbench.freshness), as Make judges it."""
+or missing, with counts per table; judged by content (ftbench.freshness), as Make judges it.
+
+A finished run made by other code (a file of the package it ran has changed since) is shown as
+`other code`, with the files that differ. Make keeps it: a change of code does not make a result
+stale by itself (a refactor would otherwise retrain everything); `make verify` retrains a sample
+of runs with the code that is here and fails when any number differs."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 
 from ftbench.config import Experiment
-from ftbench.freshness import state
+from ftbench.fingerprint import changed_code
+from ftbench.freshness import RunState, state
+from ftbench.layout import SUMMARY, run_dir
 
-STATES = ("done", "stale", "running", "diverged", "missing")
+STATES = ("done", "other code", "stale", "running", "diverged", "missing")
 
 
 def _counts(counter: Counter) -> str:
     return ", ".join(f"{counter[s]} {s}" for s in STATES if counter[s]) or "no runs"
+
+
+def _with_code(st: RunState, spec, results: Path) -> RunState:
+    """A done run whose recorded code differs from the package here: `other code`."""
+    if st.state != "done":
+        return st
+    try:
+        code = json.loads((run_dir(results, spec) / SUMMARY).read_text()).get("code")
+    except (OSError, ValueError):
+        return st
+    changed = changed_code(code) if isinstance(code, dict) else ["(no record of its code)"]
+    if not changed:
+        return st
+    more = f" and {len(changed) - 3} more" if len(changed) > 3 else ""
+    return RunState("other code", f"made by other code: {', '.join(changed[:3])}{more} "
+                                  "changed since")
 
 
 def status_report(experiments: list[Experiment], results: Path) -> str:
@@ -25,7 +49,7 @@ def status_report(experiments: list[Experiment], results: Path) -> str:
         counter: Counter = Counter()
         details = []
         for r in e.runs:
-            st = state(r, results)
+            st = _with_code(state(r, results), r, results)
             counter[st.state] += 1
             if st.state != "done":
                 details.append(f"    {st.state:8s} {r.key}" + (f": {st.reason}" if st.reason
