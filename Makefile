@@ -99,6 +99,10 @@ else
 endif
 endif
 
+# A run's summary is written last and atomically: a failed or cancelled recipe (a grouped step
+# whose first seeds finished) must not delete the finished ones, as .DELETE_ON_ERROR would.
+.PRECIOUS: $(ALL_RUNS)
+
 # Planned on every call: it also tells finished, current runs from stale ones by content (the
 # config hash in each summary), since file times after a clone or a copy mean nothing. Make
 # remakes an included makefile even under -n, so there it plans with .venv as it is. When the

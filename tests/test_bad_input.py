@@ -157,6 +157,14 @@ def _finish(ctx: Ctx, *tables: str) -> None:
         assert main(["aggregate", e.name]) == 0
 
 
+def _linked_run_folder(ctx: Ctx) -> None:
+    """The run's folder a link to another run's (`ln -s`): writing there would overwrite it."""
+    other = ctx.work / RUN_DIR.parent / "elsewhere"
+    other.mkdir(parents=True)
+    (other / "summary.json").write_text("{}\n")
+    (ctx.work / RUN_DIR).symlink_to("elsewhere")  # a sibling run's folder
+
+
 def _with_probs(ctx: Ctx, probs: np.ndarray) -> None:
     """The finished run's predictions.npz with other class probabilities."""
     path = ctx.work / RUN_DIR / "predictions.npz"
@@ -853,7 +861,8 @@ CASES = {
     "unknown-command": Case(
         "`ftbench trian`", ["trian"],
         "argument command: invalid choice: 'trian' (choose from 'plan', 'run', 'aggregate', "
-        "'render', 'params', 'data', 'weights', 'dryrun', 'eval', 'status', 'explain', 'tune'); "
+        "'render', 'params', 'data', 'weights', 'dryrun', 'eval', 'status', 'explain', 'verify', "
+        "'compare', 'tune'); "
         "see ftbench --help"),
     "unknown-option": Case(
         "`ftbench run demo/s0 --epochs 3`", [*RUN, "--epochs", "3"],
@@ -1205,6 +1214,10 @@ CASES = {
         f"cannot write {RUN_DIR}/checkpoint.pt (the write failed: out of space?); free some "
         "space there (or choose another folder), then run the command again",
         _full_disk("torch.save"), keeps=(f"{RUN_DIR}/epochs.jsonl",)),
+    "run-folder-is-a-link": Case(
+        "a planned run's folder that is a link to another folder", RUN,
+        f"{RUN_DIR} is a link (to elsewhere), not the run's own folder: a run must not write "
+        "over another's files; delete the link and run again", _linked_run_folder),
     "run-locked": Case(
         "a second process on a run the first one holds", RUN,
         f"another process is working on {RUN_DIR} (it holds run.lock); wait for it to finish, "

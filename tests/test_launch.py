@@ -52,3 +52,32 @@ def test_launch_prefixes_every_run_and_nothing_else(tmp_path):
     assert all(line.startswith("--gres=gpu:1 ") and " -m ftbench run " in line
                for line in launched), launched
     assert csv.exists() and "ftbench aggregate launch" in proc.stdout  # here, not launched
+
+
+FAILING = """\
+#!/bin/sh
+# Run the command, then fail as a cancelled job step does after its first runs finished.
+"$@"
+exit 143
+"""
+
+
+@pytest.mark.slow
+def test_a_failed_or_cancelled_step_keeps_the_runs_it_finished(tmp_path):
+    """Make deletes a failed recipe's targets (.DELETE_ON_ERROR); a run's summary is written
+    last and atomically, so a finished one is kept (.PRECIOUS) and never trained again."""
+    (tmp_path / "configs").mkdir()
+    shutil.copytree(ROOT / "configs" / "profiles", tmp_path / "configs" / "profiles")
+    (tmp_path / "configs" / "launch.yaml").write_text(CONFIG)
+    launcher = tmp_path / "cancelled"
+    launcher.write_text(FAILING)
+    launcher.chmod(0o755)
+    csv = tmp_path / "results" / "tiny" / "launch.csv"
+    args = ["make", f"CONFIGS={tmp_path}/configs", f"RESULTS={tmp_path}/results", str(csv)]
+    proc = subprocess.run([*args, f"LAUNCH={launcher}"], cwd=ROOT, capture_output=True,
+                          text=True)
+    assert proc.returncode != 0 and "Deleting file" not in proc.stderr, proc.stderr[-2000:]
+    runs = tmp_path / "results" / "tiny" / "runs" / "launch"
+    assert (runs / "s0" / "summary.json").exists() and (runs / "s1" / "summary.json").exists()
+    again = subprocess.run(args, cwd=ROOT, capture_output=True, text=True)
+    assert again.returncode == 0 and "ftbench run" not in again.stdout, again.stdout[-2000:]

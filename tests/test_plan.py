@@ -440,6 +440,7 @@ def test_the_pdf_is_current_after_its_rule_ran_even_if_latexmk_had_nothing_to_do
     pdf = names["build"] / "tiny" / "paper.pdf"
     start = time.time() - 4  # in order, and newer than the code files the params rule reads
     for i, path in enumerate([names["results"] / "tiny" / "params.csv",
+                              names["results"] / "tiny" / "comparisons.csv",
                               names["generated"] / "tiny" / "params" / "table.tex",
                               pdf,  # older than what it is built from: its rule runs
                               names["generated"] / "tiny" / "profile.tex"]):

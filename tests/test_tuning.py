@@ -140,3 +140,27 @@ def test_the_edge_check_can_fail():
     for r, v in zip(rows, ("1", "2", "3"), strict=True):
         r["value"] = v
     assert edges(rows, [E]) == []
+
+
+def test_a_target_takes_the_smallest_value_that_reaches_it_and_stops_there(monkeypatch):
+    """Pretraining epochs: tried in ascending order, the first that reaches the target wins,
+    and nothing above it is trained."""
+    from ftbench import tune as tuning
+
+    (e,) = [e for e in _tuned_tables() if e.name == "pretrain"]
+    spec = e.runs[0]
+    scores = {1.0: 0.62, 2.0: 0.80, 3.0: 0.89, 4.0: 0.93, 6.0: 0.951, 8.0: 0.97}
+    tried = []
+
+    def fake_score(candidate, results, root):
+        value = float(candidate.run_id.rsplit("=", 1)[1])
+        tried.append(value)
+        return scores[value]
+
+    monkeypatch.setattr(tuning, "_score", fake_score)
+    got, chosen = tuning._choose(e, spec, ROOT / "results" / "tiny", ROOT)
+    assert chosen == 6.0 and tried == [1.0, 2.0, 3.0, 4.0, 6.0] and list(got) == tried
+    scores.update({v: 0.5 for v in scores})
+    monkeypatch.setattr(e.tune, "values", list(scores))
+    with pytest.raises(UserError, match="reaches validation accuracy 0.95"):
+        tuning._choose(e, spec, ROOT / "results" / "tiny", ROOT)

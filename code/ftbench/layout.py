@@ -36,6 +36,25 @@ def run_dir(results_dir: Path, spec) -> Path:
     return run_path(results_dir, spec.key)
 
 
+def check_own_folder(folder: Path, results_dir: Path) -> None:
+    """A planned run writes only into a real folder of its own inside the results tree: a link
+    in its place (or above it) would make it overwrite another run's files."""
+    from ftbench.errors import UserError
+
+    root = Path(results_dir)
+    path = Path(folder)
+    for part in [path, *path.parents]:
+        if part == root or part in root.parents:
+            break
+        if part.is_symlink():
+            raise UserError(f"{part} is a link (to {part.readlink()}), not the run's own folder: "
+                            "a run must not write over another's files; delete the link and "
+                            "run again")
+    if not path.resolve().is_relative_to(root.resolve()):
+        raise UserError(f"{path} lies outside the results folder {root}; delete whatever put it "
+                        "there and run again")
+
+
 def oneoff_dir(results_dir: Path, spec) -> Path:
     """A run made with overrides the plan does not have: apart, so it never stands in for the
     planned run; named by its identity, so two different one-offs never share a folder."""

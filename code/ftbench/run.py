@@ -29,7 +29,15 @@ from ftbench.data.registry import Splits, load_splits
 from ftbench.errors import UserError
 from ftbench.fingerprint import code_fingerprint
 from ftbench.freshness import inputs_of
-from ftbench.layout import CHECKPOINT, EPOCHS, PREDICTIONS, SUMMARY, WEIGHTS, run_dir
+from ftbench.layout import (
+    CHECKPOINT,
+    EPOCHS,
+    PREDICTIONS,
+    SUMMARY,
+    WEIGHTS,
+    check_own_folder,
+    run_dir,
+)
 from ftbench.memory import MemoryMeter
 from ftbench.metrics import classification_metrics
 from ftbench.models.factory import create_model
@@ -344,6 +352,8 @@ def train(spec: RunSpec, results: Path, folder: Path | None = None, log=print) -
     """Train, select, test; returns the summary (None on ranks other than 0 under torchrun).
     `folder` defaults to the planned run's; one-off runs pass their own."""
     folder = Path(folder) if folder else run_dir(results, spec)
+    if folder == run_dir(results, spec):  # the planned run's own, never a link to another's
+        check_own_folder(folder, results)
     s = setup(spec, results, folder, log)  # nothing is written before the lock is held
     with runlock.hold(folder) if s.world.is_main else contextlib.nullcontext():
         c = spec.config

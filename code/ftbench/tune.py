@@ -34,13 +34,21 @@ def candidate(spec: RunSpec, key: str, value: float) -> RunSpec:
 
 
 def _score(spec: RunSpec, results: Path, root: Path) -> float:
+    """A candidate's best validation accuracy, trained unless its folder holds the same run:
+    the same resolved config, started from the same weights. (Not the same identity: a
+    candidate's identity includes the planned run's, which changes when the chosen value is
+    written into the config; the run it stands for does not.)"""
+    from ftbench.freshness import inputs_of
     from ftbench.run import train
     from ftbench.summary import read_summary
 
     folder = root / spec.table / spec.run_id
     summary_path = folder / "summary.json"
-    if summary_path.exists() and read_summary(summary_path).identity == spec.identity:
-        return read_summary(summary_path).best_val_accuracy
+    if summary_path.exists():
+        done = read_summary(summary_path)
+        if done.identity == spec.identity or (done.config == spec.config.to_dict()
+                                              and done.inputs == inputs_of(spec, results)):
+            return done.best_val_accuracy
     return train(spec, results, folder).best_val_accuracy
 
 
