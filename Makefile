@@ -31,6 +31,10 @@ JOBS ?= $(if $(filter tiny,$(PROFILE)),$(NPROC),1)
 # Train the seeds of a configuration in one process (tiny: its short runs pay their imports
 # once); the GPU profiles run one process per run, each its own job under LAUNCH.
 GROUP_RUNS ?= $(if $(filter tiny,$(PROFILE)),1,0)
+# A number of processes, not a typo that make would read as "no limit" or ignore with a warning
+ifeq ($(shell [ "$(JOBS)" -ge 1 ] 2>/dev/null && echo ok),)
+$(error JOBS=$(JOBS) is not a number of processes at least 1; use e.g. JOBS=2)
+endif
 MAKEFLAGS += -j$(JOBS)
 export OMP_NUM_THREADS ?= $(if $(filter tiny,$(PROFILE)),1,$(shell echo $$(( $(NPROC) / $(JOBS) > 0 ? $(NPROC) / $(JOBS) : 1 ))))
 
@@ -120,7 +124,10 @@ status: | $(VENV) ## every planned run of PROFILE: done, stale (and why), runnin
 
 # The params table: full-size parameter counts of the paper's configurations (no training).
 PARAMS_CSV := $(RUN_ROOT)/params.csv
-$(PARAMS_CSV): $(wildcard $(CONFIGS)/*.yaml) code/ftbench/report/params.py code/ftbench/models/methods.py | $(VENV)
+# What it depends on: the paper profile's configs, and the code that builds and counts models.
+$(PARAMS_CSV): $(wildcard $(CONFIGS)/*.yaml $(CONFIGS)/profiles/*.yaml) \
+		$(wildcard code/ftbench/report/params.py code/ftbench/models/*.py code/ftbench/config/*.py) \
+		| $(VENV)
 	$(FTBENCH) params $(OPTS)
 
 $(GENERATED)/params/table.tex: $(PARAMS_CSV) $(RENDER_SRC)

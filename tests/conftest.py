@@ -90,11 +90,34 @@ def restore_threads():
     torch.set_num_threads(n)
 
 
+def fake_probs(y_pred: np.ndarray, classes: int) -> np.ndarray:
+    """Class probabilities (float32) whose argmax is `y_pred`."""
+    probs = np.full((len(y_pred), classes), 0.1 / max(classes - 1, 1), dtype=np.float32)
+    probs[np.arange(len(y_pred)), y_pred] = 0.9
+    return probs
+
+
+def metrics_of(y_true: np.ndarray, probs: np.ndarray, classes: int) -> dict:
+    """A summary's `test` block as run.py computes it from these predictions."""
+    from ftbench.metrics import classification_metrics
+
+    loss = float(-np.log(probs[np.arange(len(y_true)), y_true].astype(np.float64)).mean())
+    return classification_metrics(y_true.astype(np.int64), probs, classes) | {"loss": loss}
+
+
+def epoch_log(epochs: int, accuracy: float, lr: float) -> str:
+    """An epochs.jsonl of `epochs` epochs whose validation accuracy rises to `accuracy` at the
+    last (the best epoch)."""
+    return "".join(json.dumps({
+        "epoch": e, "train_loss": 1.0 / e, "train_accuracy": accuracy, "val_loss": 1.0,
+        "val_accuracy": accuracy * e / epochs, "lr": lr, "epoch_time_s": 10.0}) + "\n"
+        for e in range(1, epochs + 1))
+
+
 def write_predictions(folder: Path, y_true: np.ndarray, y_pred: np.ndarray,
                       classes: int) -> np.ndarray:
     """A run's predictions.npz as run.py writes it; returns the (float32) probabilities."""
-    probs = np.full((len(y_true), classes), 0.1 / max(classes - 1, 1), dtype=np.float32)
-    probs[np.arange(len(y_true)), y_pred] = 0.9
+    probs = fake_probs(y_pred, classes)
     folder.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(folder / "predictions.npz", y_true=y_true.astype(np.int16),
                         y_pred=y_pred.astype(np.int16), probs=probs)
@@ -126,11 +149,11 @@ def fake_summary(spec, results: Path, correct: np.ndarray | None = None, *,
     folder = run_dir(results, spec)
     y_true, y_pred = predictions_with(correct, classes)
     accuracy = float(np.mean(correct))
+    probs = fake_probs(y_pred, classes)
     if write:
         write_predictions(folder, y_true, y_pred, classes)
-        epoch = {"epoch": 1, "train_loss": 1.0, "train_accuracy": accuracy, "val_loss": 1.0,
-                 "val_accuracy": accuracy, "lr": cfg.train.lr, "epoch_time_s": 10.0}
-        (folder / "epochs.jsonl").write_text(json.dumps(epoch) + "\n")
+        (folder / "epochs.jsonl").write_text(epoch_log(cfg.train.epochs, accuracy, cfg.train.lr))
+    test = metrics_of(y_true, probs, classes)
     merge = ({"unmerged_ms_per_image": 2.0, "merged_ms_per_image": 1.0, "speedup": 2.0,
               "same_predictions": 1.0, "max_prob_diff": 0.0}
              if cfg.merge_check and cfg.method.name == "lora" else None)
@@ -144,9 +167,8 @@ def fake_summary(spec, results: Path, correct: np.ndarray | None = None, *,
         model={"name": cfg.model.name, "label": cfg.model.label or cfg.model.name,
                "method": cfg.method.name},
         params={"trainable": 1000, "total": 100000},
-        test={"accuracy": accuracy, "macro_f1": accuracy, "macro_auc": 0.9, "loss": 1.0,
-              "confusion_matrix": [[0] * classes for _ in range(classes)]},
-        best_epoch=1, best_val_accuracy=accuracy, resumed_after=[], cached_features=False,
+        test=test, best_epoch=cfg.train.epochs, best_val_accuracy=accuracy, resumed_after=[],
+        cached_features=False,
         time={"train_s": 10.0, "per_epoch_s": 10.0, "feature_cache_s": 0.0, "wall_s": 12.0},
         memory={"peak_mib": 100.0, "kind": "cpu_tensors"},
         env={"device": "cpu", "device_name": "test CPU (2 cores)", "cuda": None,

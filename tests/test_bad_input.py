@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import ONE_RUN, ROOT
+from conftest import ONE_RUN, ROOT, epoch_log, metrics_of
 from ftbench import atomic, checkpoint, runlock
 from ftbench.cli import main
 
@@ -37,6 +37,14 @@ PAIR = DEMO.replace("title: Demo", "title: Pair").replace(
                "      r8: {method: {r: 8}}\nreport:")
 RUN = ["run", "demo/s0"]
 RUN_DIR = Path("results/tiny/runs/demo/s0")
+# what every finished fake run predicted: right on half of 20 test images
+Y_TRUE = np.arange(20) % 10
+Y_PRED = np.where(Y_TRUE < 5, Y_TRUE, 0)
+PROBS = np.eye(10, dtype=np.float32)[Y_PRED] * 0.9 + 0.01
+TRUE_F1 = metrics_of(Y_TRUE, PROBS, 10)["macro_f1"]
+TRUE_AUC = metrics_of(Y_TRUE, PROBS, 10)["macro_auc"]
+# image 0 (right) made wrong, image 5 (wrong) made right: the same accuracy, other images
+SWAPPED = np.where(np.arange(20) == 0, 1, np.where(np.arange(20) == 5, 5, Y_PRED))
 FILE = "configs/demo.yaml"  # where a config file's errors point
 AT = f"{FILE} [s0]"  # where the errors of the run's planned values point
 ONEOFF = "demo/s0 with overrides"  # where the errors of `ftbench run KEY key=value` point
@@ -120,9 +128,9 @@ def _summary_of(spec) -> dict:
                  "val": 135, "test": 20},
         model={"name": c.model.name, "label": c.model.label, "method": c.method.name},
         params={"trainable": 4746, "total": 152266},
-        test={"accuracy": 0.5, "macro_f1": 0.5, "macro_auc": 0.75, "loss": 1.5,
-              "confusion_matrix": [[2 if i == j else 0 for j in range(10)] for i in range(10)]},
-        best_epoch=1, best_val_accuracy=0.5, resumed_after=[], cached_features=False,
+        test=metrics_of(Y_TRUE, PROBS, 10),
+        best_epoch=c.train.epochs, best_val_accuracy=0.5, resumed_after=[],
+        cached_features=False,
         time={"train_s": 1.0, "per_epoch_s": 1.0, "feature_cache_s": 0.0, "wall_s": 1.5},
         memory={"peak_mib": 50.0, "kind": "cpu_peak_rss"},
         env={"device_name": "cpu", "torch": "2", "timm": "1", "peft": "0", "python": "3.11",
@@ -145,14 +153,10 @@ def _finish(ctx: Ctx, *tables: str) -> None:
             folder = ctx.work / run_dir(Path("results/tiny"), spec)
             (folder / "weights").mkdir(parents=True)
             (folder / "summary.json").write_text(json.dumps(_summary_of(spec), indent=2))
-            (folder / "epochs.jsonl").write_text(json.dumps(
-                {"epoch": 1, "train_loss": 2.0, "train_accuracy": 0.4, "val_loss": 1.9,
-                 "val_accuracy": 0.5, "lr": 0.001, "epoch_time_s": 1.0}) + "\n")
-            y = np.arange(20) % 10
-            y_pred = np.where(y < 5, y, 0)
-            np.savez(folder / "predictions.npz", y_true=y.astype(np.int16),
-                     y_pred=y_pred.astype(np.int16),
-                     probs=np.eye(10, dtype=np.float32)[y_pred] * 0.9 + 0.01)
+            (folder / "epochs.jsonl").write_text(epoch_log(spec.config.train.epochs, 0.5,
+                                                           0.001))
+            np.savez(folder / "predictions.npz", y_true=Y_TRUE.astype(np.int16),
+                     y_pred=Y_PRED.astype(np.int16), probs=PROBS)
             (folder / "weights" / "head.safetensors").write_bytes(b"\0" * 16)
         assert main(["aggregate", e.name]) == 0
 
@@ -163,6 +167,14 @@ def _linked_run_folder(ctx: Ctx) -> None:
     other.mkdir(parents=True)
     (other / "summary.json").write_text("{}\n")
     (ctx.work / RUN_DIR).symlink_to("elsewhere")  # a sibling run's folder
+
+
+def _with_predictions(ctx: Ctx, y_pred: np.ndarray) -> None:
+    """The finished run's predictions.npz with other predictions (its probabilities kept)."""
+    path = ctx.work / RUN_DIR / "predictions.npz"
+    with np.load(path) as z:
+        arrays = dict(z)
+    np.savez(path, **(arrays | {"y_pred": y_pred.astype(np.int16)}))
 
 
 def _with_probs(ctx: Ctx, probs: np.ndarray) -> None:
@@ -993,7 +1005,7 @@ CASES = {
         "a CSV whose accuracy reads `n/a`", ["render", "demo"],
         "results/tiny/demo.csv: run s0 has accuracy 'n/a', which is not a valid number; write "
         "it again with: ftbench aggregate demo (make all)",
-        _finished(then=_csv_edit(lambda t: t.replace(",0.5,0.5,0.75,", ",n/a,0.5,0.75,", 1)))),
+        _finished(then=_csv_edit(lambda t: _set_column(t, "accuracy", "n/a")))),
     "render-stale-csv": Case(
         "a CSV aggregated from runs of an older configuration", ["render", "demo"],
         f"results/tiny/demo.csv does not hold the planned runs (run s0 has identity {FOREIGN}, "
@@ -1005,6 +1017,39 @@ CASES = {
         "results/tiny/demo.csv differs from what its runs' summaries give (edited by hand, or "
         "written by another version of ftbench); write it again with: ftbench aggregate demo "
         "(make all)", _finished(then=_csv_edit(lambda t: _set_column(t, "accuracy", "0.95")))),
+    "aggregate-metric-edited": Case(
+        "a summary whose macro-F1 is not what its predictions give", ["aggregate", "demo"],
+        f"{RUN_DIR}/summary.json: test.macro_f1 is not what predictions.npz gives 0.999, its "
+        f"predictions {TRUE_F1!r}; delete the run's folder and re-run it (make all)",
+        _finished(then=_summary_edit(lambda d: d["test"].update(macro_f1=0.999)))),
+    "aggregate-auc-edited": Case(
+        "a summary whose macro-AUC is not what its predictions give", ["aggregate", "demo"],
+        f"{RUN_DIR}/summary.json: test.macro_auc is not what predictions.npz gives 0.9999, its "
+        f"predictions {TRUE_AUC!r}; delete the run's folder and re-run it (make all)",
+        _finished(then=_summary_edit(lambda d: d["test"].update(macro_auc=0.9999)))),
+    "aggregate-config-edited": Case(
+        "a summary whose config is not the planned run's, its identity kept",
+        ["aggregate", "demo"],
+        f"{RUN_DIR}/summary.json: its config says train.lr = 0.5, the planned run 0.001; delete "
+        "the run's folder and re-run it (make all)",
+        _finished(then=_summary_edit(lambda d: d["config"]["train"].update(lr=0.5)))),
+    "aggregate-predictions-swapped": Case(
+        "`predictions.npz` whose `y_pred` was swapped between right and wrong images",
+        ["aggregate", "demo"],
+        f"{RUN_DIR}/predictions.npz: the argmax of its probabilities is not its y_pred; delete "
+        "the run's folder and re-run it (make all)",
+        _finished(then=lambda ctx: _with_predictions(ctx, SWAPPED))),
+    "aggregate-epochs-invented": Case(
+        "an epoch log with more epochs than the config trains", ["aggregate", "demo"],
+        f"{RUN_DIR}/epochs.jsonl holds 4 epochs, numbered [1, 2, 3, 4]..., the config trains 1; "
+        "delete the run's folder and re-run it (make all)",
+        _finished(then=_replace(str(RUN_DIR / "epochs.jsonl"), lambda b: b + b"".join(
+            b.replace(b'"epoch": 1,', f'"epoch": {e},'.encode()) for e in (2, 3, 4))))),
+    "aggregate-epochs-huge": Case(
+        "an epoch log of megabytes", ["aggregate", "demo"],
+        f"{RUN_DIR}/epochs.jsonl is 2,097,152 bytes, far more than any epoch log; delete the "
+        "run's folder and re-run it (make all)",
+        _finished(then=_replace(str(RUN_DIR / "epochs.jsonl"), b" " * 2**21))),
     "render-predictions-disagree": Case(
         "`predictions.npz` that disagrees with its summary", ["render", "demo"],
         f"{RUN_DIR}/predictions.npz gives test accuracy 1.0000, its summary 0.5000: one was "

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import ROOT, fake_summary, predictions_with, write_predictions
+from conftest import ROOT, fake_summary, metrics_of, predictions_with, write_predictions
 from ftbench.config import load_all
 from ftbench.errors import UserError
 from ftbench.report import claims, compare
@@ -106,7 +107,7 @@ def results(tiny, tmp_path):
 def _judge(experiments, results) -> list[claims.Finding]:
     tables = _tables(experiments, results)
     rows = compare.checked_rows(list(tables.values()), results)
-    return claims.findings(CLAIMS, tables, rows, results)
+    return claims.findings(CLAIMS, tables, rows, results, experiments)
 
 
 def _one(found, table: str, kind: str, column: str = "", params: bool = False,
@@ -137,13 +138,16 @@ def _edit_csv(results, table: str, run_id: str, column: str, value) -> None:
     for key in parents:
         node = node.setdefault(key, {})
     node[leaf] = value
-    path.write_text(json.dumps(summary))
-    if column == "accuracy":  # the paired tests read the predictions: they must agree
+    if column == "accuracy":  # the metrics are checked against the predictions: rewrite both
         with np.load(path.parent / "predictions.npz") as z:
-            y_true, y_pred = z["y_true"], z["y_pred"]
-        if (y_true == y_pred).mean() != value:
-            correct = np.arange(200) < round(value * 200)  # 0.905 of 200 images is whole
-            write_predictions(path.parent, *predictions_with(correct, 10), 10)
+            n = len(z["y_true"])
+        n = n if float(value * n).is_integer() else 200  # 0.905 of 200 images is whole
+        classes = summary["dataset"]["classes"]
+        y_true, y_pred = predictions_with(np.arange(n) < round(value * n), classes)
+        probs = write_predictions(path.parent, y_true, y_pred, classes)
+        summary["test"] = metrics_of(y_true, probs, classes)
+        summary["dataset"]["test"] = n
+    path.write_text(json.dumps(summary))
     aggregate(e, folder)
     _write_comparisons(experiments, folder)
     with open(folder / f"{table}.csv", newline="") as f:
@@ -225,24 +229,57 @@ def test_a_misquote_or_a_wrong_section_stops_the_build(tmp_path):
         claims.load_claims(bad)
 
 
-def test_the_same_claim_is_judged_once_its_requirements_hold(results):
-    """Rows that did run Food-101 for 5 epochs make seed 003's accuracy claim measurable."""
+@pytest.mark.parametrize("edit, message", [
+    (("table: vit-lora-food101", "table: vit-lora-food10"),
+     "unknown table 'vit-lora-food10' (did you mean 'vit-lora-food101'?)"),
+    (("column: per_epoch_s", "column: per_epoch"),
+     "unknown column 'per_epoch' (did you mean 'per_epoch_s'?)"),
+    (("better: {variant: vit-lora}", "better: {varaint: vit-lora}"),
+     "better: table vit-lora-vs-cnn-head has no axis 'varaint' (did you mean 'variant'?)"),
+    (("select: {dataset: food101}\n    better", "select: {dataset: food-101}\n    better"),
+     "select: axis dataset of table resnet34-lora has no value 'food-101' (did you mean "
+     "'food101'?)"),
+])
+def test_a_misspelt_claim_is_one_line_not_a_silent_verdict(tiny, tmp_path, edit, message):
+    import shutil
+
+    experiments, _ = tiny
+    shutil.copytree(ROOT / "paper" / "writeups", tmp_path / "writeups")
+    bad = tmp_path / "claims.yaml"
+    text = CLAIMS.read_text()
+    assert edit[0] in text, edit
+    bad.write_text(text.replace(edit[0], edit[1], 1))
+    with pytest.raises(UserError, match=re.escape(message)):
+        claims.load_claims(bad, experiments)
+
+
+def test_the_same_claim_is_judged_once_its_requirements_hold(results, tmp_path):
+    """Seed 003's 90.5% needs Food-101 for 5 epochs; a claims file whose requirement is what
+    the tiny table runs makes it measurable, and the data decide."""
+    import shutil
+
     experiments, folder = results
+    shutil.copytree(ROOT / "paper" / "writeups", tmp_path / "writeups")
+    claims_file = tmp_path / "claims.yaml"
+    claims_file.write_text(CLAIMS.read_text().replace(
+        "requires: {dataset: food101, epochs: 5}", "requires: {dataset: synth-food, epochs: 12}"))
     with open(folder / "vit-lora-food101.csv", newline="") as f:
         run_ids = [r["run_id"] for r in csv.DictReader(f)]
+
+    def food():
+        tables = _tables(experiments, folder)
+        rows = compare.checked_rows(list(tables.values()), folder)
+        return _food_accuracy(claims.findings(claims_file, tables, rows, folder, experiments))
+
     for run_id in run_ids:
-        _edit_csv(results, "vit-lora-food101", run_id, "dataset", "food101")
-        _edit_csv(results, "vit-lora-food101", run_id, "epochs", 5)
         _edit_csv(results, "vit-lora-food101", run_id, "accuracy", 0.905)
-    food = _food_accuracy(_judge(experiments, folder))
-    assert food.verdict == claims.SUPPORTED and food.measured.startswith("90.5")
+    assert food().verdict == claims.SUPPORTED and food().measured.startswith("90.5")
     # one seed far off widens the seeds' interval: it still meets the claim
     _edit_csv(results, "vit-lora-food101", run_ids[0], "accuracy", 0.80)
-    assert _food_accuracy(_judge(experiments, folder)).verdict == claims.SUPPORTED
+    assert food().verdict == claims.SUPPORTED
     for run_id in run_ids:  # every seed at 80%: the interval misses 90.45-90.55%
         _edit_csv(results, "vit-lora-food101", run_id, "accuracy", 0.80)
-    food = _food_accuracy(_judge(experiments, folder))
-    assert food.verdict == claims.CONTRADICTED and food.measured.startswith("80.0")
+    assert food().verdict == claims.CONTRADICTED and food().measured.startswith("80.0")
 
 
 def _food_accuracy(found):

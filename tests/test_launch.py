@@ -81,3 +81,38 @@ def test_a_failed_or_cancelled_step_keeps_the_runs_it_finished(tmp_path):
     assert (runs / "s0" / "summary.json").exists() and (runs / "s1" / "summary.json").exists()
     again = subprocess.run(args, cwd=ROOT, capture_output=True, text=True)
     assert again.returncode == 0 and "ftbench run" not in again.stdout, again.stdout[-2000:]
+
+
+QUEUEING = """\
+#!/bin/sh
+# Like sbatch: accept the job, print its id, return at once without running it.
+echo "Submitted batch job 42"
+"""
+
+
+@pytest.mark.slow
+def test_a_launcher_that_returns_without_training_fails_in_one_line(tmp_path):
+    (tmp_path / "configs").mkdir()
+    shutil.copytree(ROOT / "configs" / "profiles", tmp_path / "configs" / "profiles")
+    (tmp_path / "configs" / "launch.yaml").write_text(CONFIG)
+    launcher = tmp_path / "sbatch"
+    launcher.write_text(QUEUEING)
+    launcher.chmod(0o755)
+    csv = tmp_path / "results" / "tiny" / "launch.csv"
+    proc = subprocess.run(["make", f"LAUNCH={launcher}", f"CONFIGS={tmp_path}/configs",
+                           f"RESULTS={tmp_path}/results", str(csv)], cwd=ROOT,
+                          capture_output=True, text=True)
+    assert proc.returncode == 2, proc.stdout[-2000:] + proc.stderr[-2000:]
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("ftbench: error:")]
+    assert errors == [f"ftbench: error: launch/s0 is missing after the launcher '{launcher}' "
+                      "returned: it returned without training the run (sbatch queues a job and "
+                      "returns at once); launch steps that run and wait, e.g. LAUNCH='srun ...', "
+                      "or run make itself inside sbatch"], proc.stderr
+    assert not csv.exists()
+
+
+@pytest.mark.parametrize("jobs", ["0", "-1", "two"])
+def test_an_invalid_jobs_value_stops_make(jobs):
+    proc = subprocess.run(["make", "-n", f"JOBS={jobs}", "help"], cwd=ROOT, capture_output=True,
+                          text=True)
+    assert proc.returncode == 2 and f"JOBS={jobs} is not a number of processes" in proc.stderr

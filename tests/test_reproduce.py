@@ -103,3 +103,20 @@ def test_compare_passes_a_copy_and_fails_on_an_edited_cell(tmp_path, capsys):
         out.split("factorial.csv: FAIL")[1].splitlines()[0]
     assert main(["compare", str(first), str(second), "--tolerance", "1"]) == 0
     assert main(["compare", str(first), str(second), "--measured", "--tolerance", "1"]) == 1
+
+
+@pytest.mark.slow
+def test_an_edited_params_table_is_refused(tmp_path):
+    """The parameter claims read params.csv: a hand edit (7690 -> 76900 trainable) is refused
+    in one line, since it is not what a recount of the paper profile gives."""
+    from conftest import ROOT
+    from ftbench.errors import UserError
+    from ftbench.report.params import check_params
+
+    paper = load_all(ROOT / "configs", "paper")
+    path = tmp_path / "params.csv"
+    shutil.copy(ROOT / "results" / "tiny" / "params.csv", path)
+    check_params(paper, path)
+    path.write_text(path.read_text().replace(",7690,", ",76900,", 1))
+    with pytest.raises(UserError, match="differs from a recount of the paper profile"):
+        check_params(paper, path)

@@ -164,9 +164,14 @@ def render(ctx) -> int:
     check_writable(ctx.generated, "LaTeX output",
                    "pass --generated DIR (make: GENERATED_ROOT=DIR)")
     if ctx.args.params:
+        from ftbench.config import load_all
+        from ftbench.report.params import check_params
         from ftbench.report.results import checked_params
 
         checked_params(ctx.results / "params.csv")
+        paper = (ctx.experiments if ctx.args.profile == "paper"
+                 else load_all(ctx.args.configs, "paper"))
+        check_params(paper, ctx.results / "params.csv")
         rendering.render_params(ctx.results, ctx.generated)
     elif ctx.args.summary:
         from ftbench.config import load_profile
@@ -260,11 +265,22 @@ def evaluate(ctx) -> int:
     return 1
 
 
-@command("status", "every planned run of the profile: done, stale (and why), running, "
-                   "diverged or missing, with counts per table", needs_models=False)
-def status(ctx) -> int:
-    from ftbench.status import status_report
+def _status_args(p) -> None:
+    p.add_argument("--trained", nargs="+", metavar="TABLE/RUN", default=[],
+                   help="exit 2 unless these runs are finished and current (Make's check after a "
+                        "launched step)")
+    p.add_argument("--launcher", default="", help="with --trained: the launcher, for the message")
 
+
+@command("status", "every planned run of the profile: done, stale (and why), running, "
+                   "diverged or missing, with counts per table", arguments=_status_args,
+         needs_models=False)
+def status(ctx) -> int:
+    from ftbench.status import check_trained, status_report
+
+    if ctx.args.trained:
+        check_trained(ctx.experiments, ctx.results, ctx.args.trained, ctx.args.launcher)
+        return 0
     print(status_report(ctx.experiments, ctx.results))
     return 0
 

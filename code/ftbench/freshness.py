@@ -187,7 +187,7 @@ def refresh(experiments: list[Experiment], results: Path) -> int:
             continue
         newest = max(_mtime(run_dir(results, r) / SUMMARY) for r in e.runs)
         try:
-            same = csv.read_text(encoding="utf-8") == csv_text(e, results)
+            same = csv.read_text(encoding="utf-8") == csv_text(e, results, deep=False)
         except (UserError, OSError, ValueError):
             same = False  # unreadable, or a summary aggregate refuses: Make will say which
         if same and _mtime(csv) <= newest:
@@ -212,7 +212,7 @@ def _refresh_comparisons(experiments: list[Experiment], results: Path, current: 
         return 0
     try:
         same = path.read_text(encoding="utf-8") == compare.csv_text(
-            [TableResults.load(e, results) for e in tables])
+            [TableResults.load(e, results, deep=False) for e in tables])
     except (UserError, OSError, ValueError):
         same = False
     if same:

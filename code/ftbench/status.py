@@ -58,3 +58,21 @@ def status_report(experiments: list[Experiment], results: Path) -> str:
         lines += [f"  {e.name} ({len(e.runs)} runs): {_counts(counter)}", *details]
     head = f"{results}: {sum(total.values())} planned runs: {_counts(total)}"
     return "\n".join([head, *lines])
+
+
+def check_trained(experiments: list[Experiment], results: Path, keys: list[str],
+                  launcher: str = "") -> None:
+    """After a launched step returned: every run it was to train is finished and current, or
+    one line says that the launcher returned without training (a queueing command such as
+    sbatch returns at once; srun runs the step and waits)."""
+    from ftbench.config import find_run
+    from ftbench.errors import UserError
+
+    for key in keys:
+        st = state(find_run(experiments, key), results)
+        if st.state not in ("done", "diverged"):
+            via = f"the launcher '{launcher}'" if launcher else "the launcher"
+            raise UserError(f"{key} is {st.state} after {via} returned: it returned without "
+                            "training the run (sbatch queues a job and returns at once); launch "
+                            "steps that run and wait, e.g. LAUNCH='srun ...', or run make itself "
+                            "inside sbatch")

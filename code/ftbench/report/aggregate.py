@@ -85,19 +85,26 @@ def planned_summary(spec, results: Path) -> Summary:
     return s
 
 
-def checked_row(spec, results: Path) -> dict:
-    """The CSV row of a planned run; a summary lacking a value the row needs is corrupt."""
+def checked_row(spec, results: Path, deep: bool = True) -> dict:
+    """The CSV row of a planned run; a summary lacking a value the row needs is corrupt.
+    `deep`: and every number it takes from the run checked against the run's own files
+    (ftbench.report.evidence)."""
     s = planned_summary(spec, results)
     try:
-        return row(s)
+        out = row(s)
     except (KeyError, TypeError, AttributeError) as exc:
         what = f"'{exc.args[0]}'" if isinstance(exc, KeyError) else "a value of the right type"
         raise UserError(f"run summary {run_dir(results, spec) / SUMMARY} is corrupt (it lacks "
                         f"{what}); delete its folder and re-run") from None
+    if deep:
+        from ftbench.report.evidence import check_run
+
+        check_run(s, spec, run_dir(results, spec))
+    return out
 
 
-def csv_text(experiment: Experiment, results: Path) -> str:
-    rows = [checked_row(r, results) for r in experiment.runs]
+def csv_text(experiment: Experiment, results: Path, deep: bool = True) -> str:
+    rows = [checked_row(r, results, deep) for r in experiment.runs]
     axes = [f"axis_{k}" for k in (experiment.runs[0].axes if experiment.runs else {})]
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=COLUMNS[:2] + axes + COLUMNS[2:],

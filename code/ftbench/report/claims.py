@@ -107,7 +107,9 @@ def check_quote(claim: Claim, writeups: Path, where: str) -> None:
                             f"{' / '.join(claim.where)}; quote the seed verbatim")
 
 
-def load_claims(path: Path) -> list[Claim]:
+def load_claims(path: Path, experiments: list | None = None) -> list[Claim]:
+    """The claims, each checked: its quote against the write-up and, given the profile's
+    experiments, its table, axes, values and columns against them."""
     doc = load_yaml(path)
     items = doc.get("claims")
     if not isinstance(items, list):
@@ -117,8 +119,45 @@ def load_claims(path: Path) -> list[Claim]:
         where = f"{path} [claim {i + 1}]"
         claim = from_dict(Claim, item, where)
         check_quote(claim, Path(path).parent / "writeups", where)
+        if experiments is not None:
+            check_claim(claim, experiments, where)
         out.append(claim)
     return out
+
+
+def check_claim(claim: Claim, experiments: list, where: str) -> None:
+    """A claim names a table of the profile, its axes and their values, and CSV columns: a
+    misspelt one is one line, never a claim that silently tests nothing."""
+    from ftbench.config import suggest
+    from ftbench.report.aggregate import COLUMNS
+
+    tables = {e.name: e for e in experiments}
+    if claim.table not in tables:
+        raise UserError(f"{where}: unknown table '{claim.table}'{suggest(claim.table, tables)};"
+                        f" choose one of: {', '.join(tables)}")
+    runs = tables[claim.table].runs
+    if not runs:  # a table this profile does not run: its claims are not measurable here
+        return
+    values = {a: {r.axes[a] for r in runs} for a in runs[0].axes}
+    for name in ("select", "better", "worse", "numerator", "denominator"):
+        for axis, want in getattr(claim, name).items():
+            if axis not in values:
+                raise UserError(f"{where}: {name}: table {claim.table} has no axis '{axis}'"
+                                f"{suggest(axis, values)}; its axes: {', '.join(values)}")
+            for v in want if isinstance(want, list) else [want]:
+                if str(v) not in values[axis]:
+                    raise UserError(f"{where}: {name}: axis {axis} of table {claim.table} has no"
+                                    f" value '{v}'{suggest(v, values[axis])}; its values: "
+                                    f"{', '.join(sorted(values[axis]))}")
+    columns = [c for c in (claim.column.split("/") if claim.column else []) + list(claim.requires)]
+    for c in columns:
+        if c not in COLUMNS:
+            raise UserError(f"{where}: unknown column '{c}'{suggest(c, COLUMNS)}; name a column "
+                            f"of the table's CSV")
+    if claim.kind in ("ratio", "value") and not claim.column and not claim.params:
+        raise UserError(f"{where}: a {claim.kind} claim needs column: (or params: true)")
+    if claim.kind == "comparison" and not (claim.better and claim.worse):
+        raise UserError(f"{where}: a comparison claim needs better: and worse:")
 
 
 def matches(row: dict, spec: dict) -> bool:
@@ -272,11 +311,15 @@ def judge(claim: Claim, tables: dict, params_rows: list[dict], comparisons: dict
     return _value(claim, rows)
 
 
-def findings(path: Path, tables: dict, comparisons: list[dict], results: Path) -> list[Finding]:
+def findings(path: Path, tables: dict, comparisons: list[dict], results: Path,
+             experiments: list | None = None) -> list[Finding]:
     """Every claim's verdict; `tables` maps names to TableResults, `comparisons` holds the
-    checked rows of comparisons.csv."""
+    checked rows of comparisons.csv, `experiments` every table of the profile (the names a
+    claim may use; default: those in `tables`)."""
     from ftbench.report.aggregate import read_csv
 
     by_key = {(r["table"], r["config_a"], r["config_b"], r["metric"]): r for r in comparisons}
     params_rows = read_csv(Path(results) / "params.csv")
-    return [judge(c, tables, params_rows, by_key) for c in load_claims(path)]
+    if experiments is None:
+        experiments = [t.experiment for t in tables.values()]
+    return [judge(c, tables, params_rows, by_key) for c in load_claims(path, experiments)]

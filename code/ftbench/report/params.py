@@ -76,9 +76,24 @@ def count_all(experiments: list[Experiment]) -> list[dict]:
     return rows
 
 
-def write_params(experiments: list[Experiment], path: Path) -> None:
+def params_text(experiments: list[Experiment]) -> str:
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
     writer.writerows(count_all(experiments))
-    atomic.write_text(Path(path), buf.getvalue())
+    return buf.getvalue()
+
+
+def write_params(experiments: list[Experiment], path: Path) -> None:
+    atomic.write_text(Path(path), params_text(experiments))
+
+
+def check_params(experiments: list[Experiment], path: Path) -> None:
+    """params.csv is a recount of the paper profile's configurations: the parameter claims
+    and the params table read it, so an edited or outdated one stops the build."""
+    from ftbench.errors import UserError
+
+    if Path(path).read_text(encoding="utf-8") != params_text(experiments):
+        raise UserError(f"{path} differs from a recount of the paper profile's configurations "
+                        "(edited by hand, or written from other configs or by another version "
+                        "of ftbench); write it again with: ftbench params (make params)")

@@ -86,7 +86,7 @@ def render_summary(experiments: list[Experiment], profile: str, description: str
         tables=per_table, total=sum(t["minutes"] for t in per_table), runs=len(rows))
     tables = {e.name: TableResults.load(e, results) for e in experiments if e.runs}
     comparisons = compare.checked_rows(list(tables.values()), results)
-    found = claims.findings(CLAIMS, tables, comparisons, results)
+    found = claims.findings(CLAIMS, tables, comparisons, results, experiments)
     m = (_profile_macros(profile, description, rows) | _claims_macros(found)
          | _seeds_macros(experiments) | _stats_macros(comparisons)
          | _tuning_macros(Path(results).parent / "tuning" / f"{profile}.csv", experiments))

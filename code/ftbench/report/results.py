@@ -29,9 +29,11 @@ UNIT = ("accuracy", "macro_f1")
 HISTORY = ("epoch", "train_loss", "val_accuracy", "lr")  # what the figures read of an epoch
 
 
-def checked_rows(experiment: Experiment, results: Path) -> list[dict]:
+def checked_rows(experiment: Experiment, results: Path, deep: bool = False) -> list[dict]:
     """A table's CSV, if it holds exactly the planned runs (by identity) with numbers where a
-    renderer computes: a stale or hand-edited CSV never reaches the paper."""
+    renderer computes: a stale or hand-edited CSV never reaches the paper. `deep`: and every
+    run's numbers checked against its own files again (ftbench.report.evidence; `aggregate`
+    checks them when it writes the CSV, and a file edited since makes the CSV differ)."""
     path = Path(results) / f"{experiment.name}.csv"
     rows = read_csv(path)
     fix = f"write it again with: ftbench aggregate {experiment.name} (make all)"
@@ -55,7 +57,7 @@ def checked_rows(experiment: Experiment, results: Path) -> list[dict]:
                                 f"is not a valid number; {fix}")
     from ftbench.report.aggregate import csv_text
 
-    if path.read_text(encoding="utf-8") != csv_text(experiment, results):
+    if path.read_text(encoding="utf-8") != csv_text(experiment, results, deep):
         raise UserError(f"{path} differs from what its runs' summaries give (edited by hand, or "
                         f"written by another version of ftbench); {fix}")
     return rows
@@ -172,8 +174,8 @@ class TableResults:
     _predictions: dict = field(default_factory=dict, repr=False)
 
     @classmethod
-    def load(cls, experiment: Experiment, results: Path) -> TableResults:
-        rows = checked_rows(experiment, results)
+    def load(cls, experiment: Experiment, results: Path, deep: bool = False) -> TableResults:
+        rows = checked_rows(experiment, results, deep)
         axes = list(experiment.runs[0].axes) if experiment.runs else []
         grouped: dict[tuple, list[dict]] = {}
         for r in rows:
