@@ -308,6 +308,9 @@ def finish(s: Setup, p: Progress) -> Summary | None:
     distributed.finish(s.world)  # the rest (report, probes, files) is rank 0's alone
     if not s.world.is_main:
         return None
+    # The metrics are computed from exactly the float32 probabilities predictions.npz stores,
+    # so anyone recomputing them from that file gets the same numbers bit for bit.
+    p_test = np.asarray(p_test, dtype=np.float32)
     metrics = classification_metrics(y_test, p_test, s.data.num_classes) | {"loss": test_loss}
     peak_mib = max(p.prior_peak, s.memory.peak_mib())  # before the post-run steps: not training
     _save_log(s, p)  # also for a run that diverged before its first epoch ended (no epochs)
@@ -316,7 +319,7 @@ def finish(s: Setup, p: Progress) -> Summary | None:
         added |= step(s, p)
     atomic.write_atomic(s.folder / PREDICTIONS, lambda tmp: np.savez_compressed(
         tmp, y_true=y_test.astype(np.int16), y_pred=p_test.argmax(1).astype(np.int16),
-        probs=p_test.astype(np.float32)))  # its argmax is y_pred
+        probs=p_test))  # its argmax is y_pred
     summary = _summary(s, p, metrics, peak_mib, added)
     atomic.write_text(s.folder / SUMMARY, summary.to_json())  # last: the run is finished
     (s.folder / CHECKPOINT).unlink(missing_ok=True)  # what it trained is in weights/
