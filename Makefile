@@ -6,6 +6,8 @@
 # `make help` lists the targets.
 
 SHELL := bash
+# This file's folder (the repository), whichever folder make runs in or makefile includes it
+HERE := $(dir $(abspath $(lastword $(MAKEFILE_LIST))))
 .SHELLFLAGS := -eu -o pipefail -c
 .DELETE_ON_ERROR:
 .DEFAULT_GOAL := all
@@ -94,6 +96,22 @@ venv: $(VENV) ## create .venv and install the pinned dependencies
 TABLE_NAMES := $(basename $(notdir $(wildcard $(CONFIGS)/*.yaml)))
 NEEDS_PLAN := $(if $(CLEAN_FIRST),,$(if $(MAKECMDGOALS),$(filter all $(TABLE_NAMES) \
 	$(RESULTS)/% $(GENERATED_ROOT)/% $(BUILD_ROOT)/%,$(MAKECMDGOALS)),all))
+# One writer per results tree (ftbench/treelock.py): a make that may write results, LaTeX or the
+# PDF holds the tree's lock until it ends, and a second one stops here, naming the first. Its
+# recipes' `ftbench run`s write as its part. (Not under -n, which writes nothing.)
+WRITES := $(if $(MAKECMDGOALS),$(filter all clean-results paper params tune $(TABLE_NAMES) \
+	$(RESULTS)/% $(GENERATED_ROOT)/% $(BUILD_ROOT)/%,$(MAKECMDGOALS)),all)
+TREE_LOCKER := $(wildcard $(HERE)code/ftbench/treelock.py)
+ifneq ($(WRITES),)
+ifeq ($(DRY_RUN)$(if $(TREE_LOCKER),,none),)
+MAKE_PID := $(shell echo $$PPID)
+TREE_LOCK := $(shell python3 $(TREE_LOCKER) $(RUN_ROOT) $(MAKE_PID) 2>&1)
+ifneq ($(TREE_LOCK),ok)
+$(error $(TREE_LOCK))
+endif
+export FTBENCH_TREE_HOLDER := $(MAKE_PID)
+endif
+endif
 # `make -n` with no .venv yet shows the plan's steps without installing anything to plan them.
 ifneq ($(NEEDS_PLAN),)
 ifeq ($(DRY_RUN)$(wildcard $(VENV)),n)

@@ -18,6 +18,7 @@ import os
 import re
 import shlex
 import shutil
+import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ import numpy as np
 import pytest
 
 from conftest import ONE_RUN, ROOT, epoch_log, metrics_of
-from ftbench import atomic, checkpoint, runlock
+from ftbench import atomic, checkpoint, runlock, treelock
 from ftbench.cli import main
 
 DEMO = ONE_RUN
@@ -350,6 +351,15 @@ def _pipe(ctx: Ctx) -> None:
 
 def _locked(ctx: Ctx) -> None:
     ctx.stack.enter_context(runlock.hold(ctx.work / RUN_DIR))
+
+
+def _make_holds_tree(ctx: Ctx) -> None:
+    """A make (a stand-in process) writing the tree: it holds the tree's lock while it lives."""
+    make = subprocess.Popen(["sleep", "120"])
+    ctx.stack.callback(make.wait)
+    ctx.stack.callback(make.kill)
+    assert treelock.hold_for_make(ctx.work / "results" / "tiny", make.pid) == "ok"
+    ctx.monkeypatch.delenv(treelock.HOLDER_ENV, raising=False)
 
 
 def _blocker(ctx: Ctx) -> None:
@@ -1267,6 +1277,9 @@ CASES = {
         "a second process on a run the first one holds", RUN,
         f"another process is working on {RUN_DIR} (it holds run.lock); wait for it to finish, "
         "or stop it", _locked),
+    "tree-held-by-make": Case(
+        "`ftbench run` (or a second `make`) while a make is writing the same results tree", RUN,
+        "results/tiny is being written by make (", _make_holds_tree),
 }
 
 

@@ -105,17 +105,30 @@ def run(ctx) -> int:
             planned = find_run(plan, key)
             spec = with_overrides(planned, ctx.overrides)
             check_upstream(spec, plan, ctx.args.profile, f"{spec.key} with overrides")
+            _share_tree(ctx)
             folder = oneoff_dir(ctx.results, spec)
             print(f"ftbench run: the overrides are not in the plan, so this run goes to "
                   f"{folder}; the planned run stays in {run_dir(ctx.results, planned)}")
             train(spec, ctx.results, folder)
         return 0
-    for spec in [find_run(ctx.experiments, key) for key in keys]:
+    specs = [find_run(ctx.experiments, key) for key in keys]
+    _share_tree(ctx)
+    for spec in specs:
         if state(spec, ctx.results).state in ("done", "diverged"):  # finished and current
             print(f"ftbench run: {spec.key} is done and current; not redone")
             continue
         train(spec, ctx.results, run_dir(ctx.results, spec))
     return 0
+
+
+def _share_tree(ctx) -> None:
+    """One writer per results tree: a make's own recipes write as its part; a run started
+    beside a make that holds the tree stops here (see ftbench.treelock)."""
+    from ftbench.treelock import hold_for_run
+
+    busy = hold_for_run(ctx.results)
+    if busy:
+        raise UserError(busy)
 
 
 def _table_args(p) -> None:

@@ -1,0 +1,119 @@
+"""One writer per results tree: a second make, or an `ftbench run` beside a make, stops at once
+with one line naming the holder; the holder's own recipes write; the lock goes with its make."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import ROOT
+from ftbench import treelock
+
+
+@pytest.fixture
+def fake_make():
+    """A process standing in for a make: the lock lives as long as it does."""
+    procs = []
+
+    def start():
+        procs.append(subprocess.Popen(["sleep", "60"]))
+        return procs[-1]
+
+    yield start
+    for p in procs:
+        p.kill()
+        p.wait()
+
+
+def test_a_second_make_is_refused_naming_the_first(tmp_path, fake_make):
+    first, second = fake_make(), fake_make()
+    assert treelock.hold_for_make(tmp_path / "tiny", first.pid) == "ok"
+    busy = treelock.hold_for_make(tmp_path / "tiny", second.pid)
+    assert f"being written by make (pid {first.pid}," in busy and "\n" not in busy
+    assert treelock.hold_for_make(tmp_path / "quick", second.pid) == "ok"  # another tree
+    assert treelock.hold_for_make(tmp_path / "tiny", first.pid) == "ok"  # make restarted itself
+
+
+def test_the_lock_goes_with_its_make(tmp_path, fake_make):
+    first, second = fake_make(), fake_make()
+    assert treelock.hold_for_make(tmp_path / "tiny", first.pid) == "ok"
+    first.kill()
+    first.wait()
+    assert treelock.hold_for_make(tmp_path / "tiny", second.pid) == "ok"  # no stale lock
+
+
+def _run_beside(tmp_path, holder: str | None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != treelock.HOLDER_ENV}
+    if holder:
+        env[treelock.HOLDER_ENV] = holder
+    code = ("import sys; from pathlib import Path; from ftbench import treelock; "
+            f"print(treelock.hold_for_run(Path({str(tmp_path / 'tiny')!r})))")
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          timeout=60)
+
+
+def test_a_run_beside_a_make_is_refused_unless_it_is_the_makes_own(tmp_path, fake_make):
+    make = fake_make()
+    assert treelock.hold_for_make(tmp_path / "tiny", make.pid) == "ok"
+    assert f"make (pid {make.pid}," in _run_beside(tmp_path, None).stdout
+    assert _run_beside(tmp_path, str(make.pid)).stdout.strip() == "None"  # its recipe
+
+
+def test_a_make_beside_a_direct_run_is_refused_naming_the_run(tmp_path, fake_make):
+    code = ("import time; from pathlib import Path; from ftbench import treelock; "
+            f"assert treelock.hold_for_run(Path({str(tmp_path / 'tiny')!r})) is None; "
+            "print('held', flush=True); time.sleep(60)")
+    env = {k: v for k, v in os.environ.items() if k != treelock.HOLDER_ENV}
+    run = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
+                           env=env)
+    try:
+        assert run.stdout.readline().strip() == "held"
+        busy = treelock.hold_for_make(tmp_path / "tiny", fake_make().pid)
+        assert f"ftbench run (pid {run.pid}," in busy
+    finally:
+        run.kill()
+        run.wait()
+
+
+def test_two_real_makes_on_one_tree(tmp_path):
+    """Through the Makefile: while one make writes the tree, a second exits 2 with one line
+    naming it and writes nothing; once the first has ended, the next make runs."""
+    wrapper = tmp_path / "slow.mk"
+    results = tmp_path / "results"
+    wrapper.write_text(f"include {ROOT / 'Makefile'}\n"
+                       "$(RESULTS)/slow: ; @sleep 4 && touch $@\n"
+                       "$(RESULTS)/quick: ; @touch $@\n")
+    variables = [f"RESULTS={results}", "NEEDS_PLAN=", f"CONFIGS={ROOT / 'configs'}"]
+    env = {k: v for k, v in os.environ.items() if k not in (treelock.HOLDER_ENV, "MAKEFLAGS",
+                                                             "MAKELEVEL")}
+
+    def make(goal, wait=True):
+        args = ["make", "-f", str(wrapper), str(results / goal), *variables]
+        if not wait:
+            return subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True)
+        return subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True,
+                              timeout=120)
+
+    results.mkdir()
+    first = make("slow", wait=False)
+    lock = treelock.lock_path(results / "tiny")
+    deadline = time.monotonic() + 60
+    while not (lock.exists() and lock.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    second = make("quick")
+    holder = json.loads(lock.read_text())["pid"]
+    assert second.returncode == 2
+    assert [line for line in second.stderr.splitlines() if line] == [
+        line for line in second.stderr.splitlines() if f"make (pid {holder}," in line]
+    assert not (results / "quick").exists()
+    out, err = first.communicate(timeout=60)
+    assert first.returncode == 0 and (results / "slow").exists(), err
+    assert (results / "slow").exists()
+    third = make("quick")
+    assert third.returncode == 0, third.stderr
