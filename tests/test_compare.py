@@ -188,3 +188,29 @@ def test_comparisons_csv_is_what_the_runs_give(tmp_path):
     path.unlink()
     with pytest.raises(UserError, match="is missing"):
         compare.checked_rows([results], results.results)
+
+
+TWO_DATASETS = PAIR.replace("""axes:
+  variant:""", """axes:
+  dataset:
+    values:
+      x: {data: {name: digits}}
+      y: {data: {name: digits, image_size: 8}}
+  variant:""").replace("      c: {model: {label: Model-C}}\n", "")
+
+
+@pytest.mark.parametrize("y_winner, verb", [("a", "configuration is"), ("b", "configurations are")])
+def test_the_most_accurate_list_names_a_winner_once(tmp_path, y_winner, verb):
+    """The abstract's list: one configuration that wins both datasets is named once."""
+    from ftbench.report.tables import best_macros
+
+    work = workdir(tmp_path, {"two": TWO_DATASETS})
+    (e,) = load_all(work / "configs", "tiny", check_models=False)
+    results = work / "results" / "tiny"
+    for r in e.runs:
+        wins = r.axes["variant"] == ("a" if r.axes["dataset"] == "x" else y_winner)
+        fake_summary(r, results, first(90 if wins else 60))
+    aggregate(e, results)
+    listed = str(best_macros(TableResults.load(e, results))["two/best-list"])
+    assert listed.startswith(f"the most accurate {verb} ")
+    assert listed.count("Model-A") == 1 and listed.count("Model-B") == (y_winner == "b")

@@ -150,20 +150,24 @@ def versus_macros(results: TableResults) -> dict[str, str]:
 
 def best_macros(results: TableResults) -> dict[str, str]:
     """The most accurate configuration of each dataset (the first axis), by mean test
-    accuracy: '<name> (95.4 $\\pm$ 0.1\\%)' each, and as one list."""
+    accuracy: '<name> (95.4 $\\pm$ 0.1\\%)' each; and, as one phrase with its verb, the list
+    that names a configuration once however many datasets it wins."""
     first = results.axes[0] if len(results.axes) > 1 else None
     blocks: dict[str, list[Group]] = {}
     for g in results.groups:
         blocks.setdefault(g.axes[first] if first else "", []).append(g)
-    m, listed = {}, []
+    m, wins = {}, {}
     for value, groups in blocks.items():
         g = max(groups, key=lambda g: g.mean("accuracy"))
-        text = Tex(f"{sentences.describe(g)} ({mean_std(g.values('accuracy'))}\\%"
-                   + (f" on {escape(short(g.dataset))})" if first else ")"))
+        where = f" on {escape(short(g.dataset))}" if first else ""
+        score = f"{mean_std(g.values('accuracy'))}\\%{where}"
         m[macro_key(results.name, value, "best") if first else macro_key(results.name, "best")] \
-            = text
-        listed.append(text)
-    m[macro_key(results.name, "best-list")] = Tex(_counted(listed))
+            = Tex(f"{sentences.describe(g)} ({score})")
+        wins.setdefault(sentences.describe(g), []).append(score)
+    listed = [f"{name} ({_counted(scores)})" for name, scores in wins.items()]
+    verb = ("the most accurate configuration is " if len(listed) == 1
+            else "the most accurate configurations are ")
+    m[macro_key(results.name, "best-list")] = Tex(verb + _counted(listed))
     return m
 
 
