@@ -100,9 +100,13 @@ def learning_curves(panels: dict[str, dict[str, list[dict]]], path: Path) -> Non
         axes[0, 0].set_ylabel("validation accuracy (%)")
         axes[1, 0].set_ylabel("training loss")
         handles, labels = axes[0, 0].get_legend_handles_labels()
-        fig.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False,
+        # one row of up to four entries, else two rows: a longer row would widen the figure
+        # past the text
+        ncol = len(labels) if len(labels) <= 4 else -(-len(labels) // 2)
+        rows = -(-len(labels) // ncol)
+        fig.legend(handles, labels, loc="lower center", ncol=ncol, frameon=False,
                    bbox_to_anchor=(0.5, -0.04))
-        fig.tight_layout(rect=(0, 0.05, 1, 1))
+        fig.tight_layout(rect=(0, 0.05 * rows, 1, 1))
         save(fig, path)
 
 
