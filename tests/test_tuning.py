@@ -164,3 +164,19 @@ def test_a_target_takes_the_smallest_value_that_reaches_it_and_stops_there(monke
     monkeypatch.setattr(e.tune, "values", list(scores))
     with pytest.raises(UserError, match="reaches validation accuracy 0.95"):
         tuning._choose(e, spec, ROOT / "results" / "tiny", ROOT)
+
+
+def test_the_papers_tuning_sentence_counts_the_choices_of_the_best_score_only():
+    """'N configurations, each choosing among ... values, every chosen value strictly inside its
+    grid' is about learning rates chosen by their best score; the pretraining length, chosen by
+    a target (its last rung by construction), is stated apart and must not be counted."""
+    from ftbench.report.render import _tuning_macros
+
+    experiments = load_all(ROOT / "configs", PROFILE, check_models=False)
+    targets = {e.name for e in experiments if e.tune.key and e.tune.target}
+    rows = read_scores(CSV)
+    assert targets and any(r["table"] in targets for r in rows)
+    best_of = [r for r in rows if r["chosen"] == "True" and r["table"] not in targets]
+    sentence = str(_tuning_macros(CSV, experiments)["tuning/summary"])
+    assert sentence.startswith(f"{len(best_of)} configurations, each choosing among ")
+    assert sentence.endswith("every chosen value strictly inside its grid")

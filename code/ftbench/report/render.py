@@ -155,7 +155,10 @@ def _tuning_macros(path: Path, experiments: list[Experiment]) -> dict[str, str]:
             m[macro_key("tuning", e.name, "grid")] = escape(
                 ", ".join(f"{v:g}" for v in sorted(e.tune.values)))
             m[macro_key("tuning", e.name, "target")] = num(100 * e.tune.target, 0)
-    rows = read_scores(path) if path.exists() else []
+    # The summary sentence is about choices of the best score; a target rule (the pretraining
+    # length: the fewest epochs that reach it) stops at its first success and is stated apart.
+    best_of = {e.name for e in experiments if e.tune.key and not e.tune.target}
+    rows = [r for r in (read_scores(path) if path.exists() else []) if r["table"] in best_of]
     if not rows:
         return m | {"tuning/summary": Tex("no setting was tuned")}
     chosen = [r for r in rows if r["chosen"] == "True"]
