@@ -257,7 +257,7 @@ test: | $(VENV) ## lint, then the whole test suite (includes an end-to-end run t
 	$(PY) -m ruff check code tests
 	$(PY) -m pytest
 
-test-fast: | $(VENV) ## lint, then the unit tests and in-process CLI errors (under a minute)
+test-fast: | $(VENV) ## lint, then the unit tests and in-process CLI errors (a few minutes)
 	$(PY) -m ruff check code tests
 	$(PY) -m pytest -m "not slow"
 
