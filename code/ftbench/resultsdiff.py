@@ -5,9 +5,11 @@ the host's, a GPU run against another.
 Every CSV of folder A (each table, `comparisons.csv`, `params.csv`) is compared with the one of
 the same name in B, row by row (matched by their key columns) and cell by cell. Columns that
 measure the machine (times, memory, timestamps: `MEASURED`) and provenance that legitimately
-differs between two builds (commit, device, timestamps; Python on major.minor) are skipped unless
-`measured` is asked for. Numbers pass within `tolerance` (absolute; 0: exact), text must be
-equal. Per file: PASS, or the cells that differ.
+differs between two builds (commit, device, timestamps; Python on major.minor) are skipped
+unless `measured` is asked for, and so are the rows of `comparisons.csv` that compare measured
+columns (ratios of times per epoch, memory or latencies: a rebuild measures them again).
+Numbers pass within `tolerance` (absolute; 0: exact), text must be equal. Per file: PASS, or the
+cells that differ.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class FileResult:
     columns: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     differences: list[str] = field(default_factory=list)
+    measured_rows: int = 0  # rows that compare measured columns, skipped
 
     @property
     def passed(self) -> bool:
@@ -41,8 +44,10 @@ class FileResult:
 
     def line(self) -> str:
         if self.passed:
+            rows = (f"; nor {self.measured_rows} rows that compare measured columns"
+                    if self.measured_rows else "")
             return (f"{self.name}: PASS ({self.compared} cells in {len(self.columns)} columns; "
-                    f"not compared: {', '.join(self.skipped) or 'none'})")
+                    f"not compared: {', '.join(self.skipped) or 'none'}{rows})")
         more = f"; and {len(self.differences) - 5} more" if len(self.differences) > 5 else ""
         return (f"{self.name}: FAIL, {len(self.differences)} of {self.compared} cells differ: "
                 + "; ".join(self.differences[:5]) + more)
@@ -70,6 +75,13 @@ def _same(column: str, a: str, b: str, tolerance: float) -> bool:
     return (math.isnan(x) and math.isnan(y)) or abs(x - y) <= tolerance
 
 
+def _measures(name: str, row: dict) -> bool:
+    """A comparisons.csv row whose metric is made of measured columns (per_epoch_s, or
+    unmerged_ms_per_image/merged_ms_per_image): its every number is a measurement."""
+    return name == "comparisons.csv" and all(
+        part in MEASURED for part in (row.get("metric") or "").split("/"))
+
+
 def compare_file(a: Path, b: Path, tolerance: float = 0.0, measured: bool = False) -> FileResult:
     result = FileResult(a.name)
     if not b.exists():
@@ -90,6 +102,9 @@ def compare_file(a: Path, b: Path, tolerance: float = 0.0, measured: bool = Fals
     result.differences += [f"column {c} only in the second" for c in other_columns
                            if c not in columns and c not in skip]
     for key in (k for k in mine if k in index):
+        if not measured and _measures(a.name, mine[key]):
+            result.measured_rows += 1
+            continue
         for c in (c for c in result.columns if c not in missing):
             result.compared += 1
             if not _same(c, mine[key][c], index[key][c], tolerance):
