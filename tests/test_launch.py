@@ -31,15 +31,21 @@ exec "$@"
 """
 
 
-@pytest.mark.slow
-def test_launch_prefixes_every_run_and_nothing_else(tmp_path):
+def _with_launcher(tmp_path, name: str, script: str):
+    """The launch table's configs under tmp_path and an executable launcher script; returns
+    the launcher and the CSV that `make` builds through it."""
     (tmp_path / "configs").mkdir()
     shutil.copytree(ROOT / "configs" / "profiles", tmp_path / "configs" / "profiles")
     (tmp_path / "configs" / "launch.yaml").write_text(CONFIG)
-    launcher = tmp_path / "fake-srun"
-    launcher.write_text(LAUNCHER)
+    launcher = tmp_path / name
+    launcher.write_text(script)
     launcher.chmod(0o755)
-    csv = tmp_path / "results" / "tiny" / "launch.csv"
+    return launcher, tmp_path / "results" / "tiny" / "launch.csv"
+
+
+@pytest.mark.slow
+def test_launch_prefixes_every_run_and_nothing_else(tmp_path):
+    launcher, csv = _with_launcher(tmp_path, "fake-srun", LAUNCHER)
     proc = subprocess.run(
         ["make", f"LAUNCH={launcher} --gres=gpu:1", f"CONFIGS={tmp_path}/configs",
          f"RESULTS={tmp_path}/results", str(csv)], cwd=ROOT, capture_output=True, text=True)
@@ -92,13 +98,7 @@ echo "Submitted batch job 42"
 
 @pytest.mark.slow
 def test_a_launcher_that_returns_without_training_fails_in_one_line(tmp_path):
-    (tmp_path / "configs").mkdir()
-    shutil.copytree(ROOT / "configs" / "profiles", tmp_path / "configs" / "profiles")
-    (tmp_path / "configs" / "launch.yaml").write_text(CONFIG)
-    launcher = tmp_path / "sbatch"
-    launcher.write_text(QUEUEING)
-    launcher.chmod(0o755)
-    csv = tmp_path / "results" / "tiny" / "launch.csv"
+    launcher, csv = _with_launcher(tmp_path, "sbatch", QUEUEING)
     proc = subprocess.run(["make", f"LAUNCH={launcher}", f"CONFIGS={tmp_path}/configs",
                            f"RESULTS={tmp_path}/results", str(csv)], cwd=ROOT,
                           capture_output=True, text=True)

@@ -47,8 +47,12 @@ def test_the_lock_goes_with_its_make(tmp_path, fake_make):
     assert treelock.hold_for_make(tmp_path / "tiny", second.pid) == "ok"  # no stale lock
 
 
+def _env_without_holder() -> dict:
+    return {k: v for k, v in os.environ.items() if k != treelock.HOLDER_ENV}
+
+
 def _run_beside(tmp_path, holder: str | None) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != treelock.HOLDER_ENV}
+    env = _env_without_holder()
     if holder:
         env[treelock.HOLDER_ENV] = holder
     code = ("import sys; from pathlib import Path; from ftbench import treelock; "
@@ -68,9 +72,8 @@ def test_a_make_beside_a_direct_run_is_refused_naming_the_run(tmp_path, fake_mak
     code = ("import time; from pathlib import Path; from ftbench import treelock; "
             f"assert treelock.hold_for_run(Path({str(tmp_path / 'tiny')!r})) is None; "
             "print('held', flush=True); time.sleep(60)")
-    env = {k: v for k, v in os.environ.items() if k != treelock.HOLDER_ENV}
     run = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
-                           env=env)
+                           env=_env_without_holder())
     try:
         assert run.stdout.readline().strip() == "held"
         busy = treelock.hold_for_make(tmp_path / "tiny", fake_make().pid)

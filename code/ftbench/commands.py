@@ -101,11 +101,11 @@ def run(ctx) -> int:
         from ftbench.config.experiments import check_upstream
 
         plan = load_all(ctx.args.configs, ctx.args.profile)
+        _share_tree(ctx)
         for key in keys:
             planned = find_run(plan, key)
             spec = with_overrides(planned, ctx.overrides)
             check_upstream(spec, plan, ctx.args.profile, f"{spec.key} with overrides")
-            _share_tree(ctx)
             folder = oneoff_dir(ctx.results, spec)
             print(f"ftbench run: the overrides are not in the plan, so this run goes to "
                   f"{folder}; the planned run stays in {run_dir(ctx.results, planned)}")
