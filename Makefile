@@ -51,7 +51,7 @@ PDF := $(BUILD_ROOT)/$(PROFILE)/paper.pdf
 PAPER_SRC := paper/main.tex paper/references.bib paper/claims.yaml
 # Re-render (never retrain) when the rendering code or templates change.
 RENDER_SRC := $(wildcard code/ftbench/report/*.py code/ftbench/report/tables/*.py \
-	code/ftbench/templates/*.j2)
+	code/ftbench/report/templates/*.j2)
 # The commit the PDF is built from (the results' commits are in their CSVs); in the Docker image,
 # which has no .git, the one it was built from.
 BUILD_COMMIT = $(or $(FTBENCH_GIT_COMMIT),$(shell git rev-parse --short=12 HEAD 2>/dev/null),unknown)$(if $(shell git status --porcelain --untracked-files=no 2>/dev/null),+uncommitted changes)
@@ -96,12 +96,12 @@ venv: $(VENV) ## create .venv and install the pinned dependencies
 TABLE_NAMES := $(basename $(notdir $(wildcard $(CONFIGS)/*.yaml)))
 NEEDS_PLAN := $(if $(CLEAN_FIRST),,$(if $(MAKECMDGOALS),$(filter all $(TABLE_NAMES) \
 	$(RESULTS)/% $(GENERATED_ROOT)/% $(BUILD_ROOT)/%,$(MAKECMDGOALS)),all))
-# One writer per results tree (ftbench/treelock.py): a make that may write results, LaTeX or the
+# One writer per results tree (ftbench/plan/treelock.py): a make that may write results, LaTeX or the
 # PDF holds the tree's lock until it ends, and a second one stops here, naming the first. Its
 # recipes' `ftbench run`s write as its part. (Not under -n, which writes nothing.)
 WRITES := $(if $(MAKECMDGOALS),$(filter all clean-results paper params tune $(TABLE_NAMES) \
 	$(RESULTS)/% $(GENERATED_ROOT)/% $(BUILD_ROOT)/%,$(MAKECMDGOALS)),all)
-TREE_LOCKER := $(wildcard $(HERE)code/ftbench/treelock.py)
+TREE_LOCKER := $(wildcard $(HERE)code/ftbench/plan/treelock.py)
 ifneq ($(WRITES),)
 ifeq ($(DRY_RUN)$(if $(TREE_LOCKER),,none),)
 MAKE_PID := $(shell echo $$PPID)
@@ -220,10 +220,10 @@ dryrun: | $(VENV) ## every paper run at full size: two CPU steps, shapes and cou
 	$(FTBENCH) dryrun --profile paper --configs $(CONFIGS) --results $(RESULTS) \
 		--generated $(GENERATED_ROOT)
 
-# Speed as measured ratios, each pair side by side in one process (code/ftbench/bench/).
+# Speed as measured ratios, each pair side by side in one process (code/ftbench/tools/bench/).
 .PHONY: bench
 bench: | $(VENV) ## time ours vs the seeds' loops, cached features, merged LoRA, speed switches
-	$(PY) -m ftbench.bench --threads $(NPROC)  # every core, whatever a profile sets
+	$(PY) -m ftbench.tools.bench --threads $(NPROC)  # every core, whatever a profile sets
 
 # The CUDA image: the same pipeline, with the data root, results/ and the PDF folder mounted from
 # the host. DEV=1 adds the development tools; DOCKER_USER=uid:gid runs it as that user.

@@ -96,7 +96,7 @@ def pip_conf(source: str, out: str, prefix: str) -> None:
 def compare(container_csv: str, host_csv: str) -> None:
     """The image's CSV against the host's, by `ftbench compare`'s rules (times, memory and
     provenance skipped; Python on major.minor), every other cell equal."""
-    from ftbench.resultsdiff import compare_file
+    from ftbench.tools.resultsdiff import compare_file
 
     name = Path(container_csv).name
     result = compare_file(Path(container_csv), Path(host_csv))

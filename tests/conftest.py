@@ -99,7 +99,7 @@ def fake_probs(y_pred: np.ndarray, classes: int) -> np.ndarray:
 
 def metrics_of(y_true: np.ndarray, probs: np.ndarray, classes: int) -> dict:
     """A summary's `test` block as run.py computes it from these predictions."""
-    from ftbench.metrics import classification_metrics
+    from ftbench.train.metrics import classification_metrics
 
     loss = float(-np.log(probs[np.arange(len(y_true)), y_true].astype(np.float64)).mean())
     return classification_metrics(y_true.astype(np.int64), probs, classes) | {"loss": loss}
@@ -138,9 +138,9 @@ def fake_summary(spec, results: Path, correct: np.ndarray | None = None, *,
     log and the measured columns (override any field, e.g. time={...}). Written to the run's
     folder."""
     from ftbench.data.registry import DATASETS
-    from ftbench.fingerprint import code_fingerprint
-    from ftbench.layout import run_dir
-    from ftbench.summary import Summary
+    from ftbench.store.layout import run_dir
+    from ftbench.store.summary import Summary
+    from ftbench.train.fingerprint import code_fingerprint
 
     cfg = spec.config
     classes = DATASETS[cfg.data.name].num_classes

@@ -28,8 +28,10 @@ import numpy as np
 import pytest
 
 from conftest import ONE_RUN, ROOT, epoch_log, metrics_of
-from ftbench import atomic, checkpoint, runlock, treelock
-from ftbench.cli import main
+from ftbench.cli.main import main
+from ftbench.plan import treelock
+from ftbench.store import atomic, runlock
+from ftbench.train import checkpoint
 
 DEMO = ONE_RUN
 # Two configurations of one table, for the cases that compare runs
@@ -119,7 +121,7 @@ def _axis(values: str) -> str:
 
 
 def _summary_of(spec) -> dict:
-    from ftbench.summary import Summary
+    from ftbench.store.summary import Summary
 
     c = spec.config
     return dataclasses.asdict(Summary(
@@ -145,7 +147,7 @@ def _summary_of(spec) -> dict:
 def _finish(ctx: Ctx, *tables: str) -> None:
     """Every planned run of the demo (and of `tables`) finished, and each table aggregated."""
     from ftbench.config import load_all
-    from ftbench.layout import run_dir
+    from ftbench.store.layout import run_dir
 
     for name in tables:
         (ctx.work / "configs" / f"{name}.yaml").write_text({"pair": PAIR}[name])

@@ -1,4 +1,5 @@
-"""The speed benchmark (python -m ftbench.bench): its CSV, and that each pair compares like with
+"""The speed benchmark (python -m ftbench.tools.bench): its CSV, and that each pair compares like
+with
 like: the same first training step, exact cached features, the same classifier training."""
 
 from __future__ import annotations
@@ -14,14 +15,14 @@ import torch
 from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 from torch import nn
 
-from ftbench.bench import main, ours, reference
-from ftbench.bench.cases import digits28_split, objects_split, resize_difference
-from ftbench.bench.report import meets
 from ftbench.config import MethodConfig, ModelConfig, RunConfig, TrainConfig
 from ftbench.data.pipeline import Batches
-from ftbench.engine import train_epoch
-from ftbench.models.features import CachedBatches, exact_to_cache, extract_features
 from ftbench.models.methods import apply_method
+from ftbench.tools.bench import main, ours, reference
+from ftbench.tools.bench.cases import digits28_split, objects_split, resize_difference
+from ftbench.tools.bench.report import meets
+from ftbench.train.engine import train_epoch
+from ftbench.train.features import CachedBatches, exact_to_cache, extract_features
 
 CPU = torch.device("cpu")
 NO_AUTOCAST = contextlib.nullcontext

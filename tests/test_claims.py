@@ -21,7 +21,6 @@ from ftbench.errors import UserError
 from ftbench.report import claims, compare
 from ftbench.report.aggregate import aggregate
 from ftbench.report.params import COLUMNS as PARAMS_COLUMNS
-from ftbench.report.results import TableResults
 
 CLAIMS = ROOT / "paper" / "claims.yaml"
 N = 100
@@ -86,7 +85,7 @@ def tiny(tmp_path_factory):
 
 
 def _tables(experiments, results) -> dict:
-    return {e.name: TableResults.load(e, results) for e in experiments if e.runs}
+    return {e.name: compare.load(e, results) for e in experiments if e.runs}
 
 
 def _write_comparisons(experiments, results) -> None:

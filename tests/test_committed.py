@@ -13,9 +13,9 @@ import pytest
 
 from conftest import ROOT
 from ftbench.config import load_all
-from ftbench.evalrun import evaluate_run
-from ftbench.freshness import state
-from ftbench.layout import run_dir
+from ftbench.plan.freshness import state
+from ftbench.store.layout import run_dir
+from ftbench.tools.evaluate import evaluate_run
 
 RESULTS = ROOT / "results" / "tiny"
 SAMPLE = ["vit-lora-vs-cnn-head/cifar10--vit-lora--s1",
@@ -58,7 +58,7 @@ def test_rewriting_results_does_not_make_the_tree_dirty(tmp_path):
     what made them. A change anywhere else is."""
     import subprocess
 
-    from ftbench.provenance import git_commit
+    from ftbench.train.provenance import git_commit
 
     def git(*args):
         subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)

@@ -53,7 +53,7 @@ def _results(tmp_path, correct: dict, seeds=(0, 1, 2), config: str = PAIR) -> Ta
         c = correct[r.axes["variant"]]
         fake_summary(r, results, c[r.config.seed] if isinstance(c, dict) else c)
     aggregate(e, results)
-    return TableResults.load(e, results)
+    return compare.load(e, results)
 
 
 def _by_other(results: TableResults) -> dict:
@@ -126,7 +126,7 @@ def test_paired_by_chooses_the_baseline_of_each_block(tmp_path):
     for r in e.runs:
         fake_summary(r, results, first(50 if r.axes["variant"] == "a" else 70))
     aggregate(e, results)
-    cmps = TableResults.load(e, results).comparisons
+    cmps = compare.load(e, results).comparisons
     assert len(cmps) == 4
     for cmp in cmps:
         assert cmp.base.axes == {"dataset": cmp.other.axes["dataset"], "variant": "a"}
@@ -202,7 +202,7 @@ TWO_DATASETS = PAIR.replace("""axes:
 @pytest.mark.parametrize("y_winner, verb", [("a", "configuration is"), ("b", "configurations are")])
 def test_the_most_accurate_list_names_a_winner_once(tmp_path, y_winner, verb):
     """The abstract's list: one configuration that wins both datasets is named once."""
-    from ftbench.report.tables import best_macros
+    from ftbench.report.tables.common import best_macros
 
     work = workdir(tmp_path, {"two": TWO_DATASETS})
     (e,) = load_all(work / "configs", "tiny", check_models=False)
@@ -211,6 +211,6 @@ def test_the_most_accurate_list_names_a_winner_once(tmp_path, y_winner, verb):
         wins = r.axes["variant"] == ("a" if r.axes["dataset"] == "x" else y_winner)
         fake_summary(r, results, first(90 if wins else 60))
     aggregate(e, results)
-    listed = str(best_macros(TableResults.load(e, results))["two/best-list"])
+    listed = str(best_macros(compare.load(e, results))["two/best-list"])
     assert listed.startswith(f"the most accurate {verb} ")
     assert listed.count("Model-A") == 1 and listed.count("Model-B") == (y_winner == "b")

@@ -9,7 +9,7 @@ import torch
 from ftbench.config import DataConfig
 from ftbench.data import source, synthetic
 from ftbench.data.pipeline import Batches, DeviceTransform, random_crop
-from ftbench.data.registry import load_splits
+from ftbench.data.splits import load_splits
 
 
 @pytest.mark.parametrize("fn, kwargs, channels, classes", [

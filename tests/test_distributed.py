@@ -65,8 +65,8 @@ def test_two_gloo_processes_match_one_process(tmp_path):
 
 
 def test_sizes_that_leave_a_rank_without_work_are_one_line_errors():
-    from ftbench.distributed import World, check_sizes
     from ftbench.errors import UserError
+    from ftbench.train.distributed import World, check_sizes
 
     two = World(rank=0, size=2)
     check_sizes(two, 32, False, 320, 100)

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from conftest import fake_summary, workdir
-from ftbench.cli import main
+from ftbench.cli.main import main
 from ftbench.config import load_all
 
 CONFIG = r"""

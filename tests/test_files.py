@@ -22,7 +22,7 @@ from PIL import Image
 from ftbench.config import DataConfig
 from ftbench.data import files
 from ftbench.data.checks import Published
-from ftbench.data.registry import load_splits
+from ftbench.data.splits import load_splits
 from ftbench.errors import UserError
 
 RNG = np.random.default_rng(0)

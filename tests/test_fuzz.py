@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 
 from conftest import ONE_RUN, ROOT
-from ftbench.cli import main
+from ftbench.cli.main import main
 
 # Hypothesis keeps a cache (and, unless told not to, its examples) in .hypothesis/ of the
 # working folder: here, in a temporary folder, so that the repository stays clean.

@@ -1,4 +1,4 @@
-"""What a result depends on (ftbench.identity): every field of the resolved config, defaults
+"""What a result depends on (ftbench.config.identity): every field of the resolved config, defaults
 included, the data's version and the runs it starts from. Two runs of one table with one
 identity are refused, and so is a `seed=` override that would give every seed the same one."""
 
@@ -11,19 +11,19 @@ import inspect
 import pytest
 
 from conftest import BACKBONE, DEMO, fake_summary, workdir
-from ftbench import identity
-from ftbench.cli import main
+from ftbench.cli.main import main
 from ftbench.config import (
     RunConfig,
     TrainConfig,
     find_run,
+    identity,
     leaves,
     load_all,
     parse_overrides,
     with_overrides,
 )
 from ftbench.errors import UserError
-from ftbench.freshness import state
+from ftbench.plan.freshness import state
 
 ABOVE = DEMO.replace("label: ViT-micro}", 'label: ViT-micro, pretrained: "run:backbone/s0"}')
 

@@ -114,8 +114,8 @@ def test_seed_003_parameter_count_at_full_size():
 @pytest.mark.slow
 def test_merge_report_times_both_and_predictions_agree():
     from ftbench.data.pipeline import Batches, DeviceTransform
-    from ftbench.data.registry import Split
-    from ftbench.merge import merge_report
+    from ftbench.data.splits import Split
+    from ftbench.train.merge import merge_report
 
     torch.manual_seed(0)
     model = apply_method(_vit(), _lora(r=4, alpha=8))

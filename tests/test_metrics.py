@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ftbench.metrics import classification_metrics
+from ftbench.train.metrics import classification_metrics
 
 
 def test_metrics_on_a_small_known_case():

@@ -16,8 +16,8 @@ import pytest
 
 from conftest import ROOT
 from ftbench.config import load_all
-from ftbench.layout import oneoff_dir, run_dir
 from ftbench.report.aggregate import MEASURED
+from ftbench.store.layout import oneoff_dir, run_dir
 
 BACKBONE = """\
 title: Backbone

@@ -14,12 +14,15 @@ import subprocess
 import pytest
 
 from conftest import BACKBONE, DEMO, ROOT, fake_summary, workdir
-from ftbench import freshness, makefile, plan
-from ftbench.cli import main
+from ftbench.cli.main import main
 from ftbench.config import find_run, load_all, parse_overrides, with_overrides
+from ftbench.config.inputs import inputs_of
 from ftbench.errors import UserError
-from ftbench.layout import CHECKPOINT, STAMP, SUMMARY, oneoff_dir, run_dir
-from ftbench.report.results import TableResults
+from ftbench.plan import freshness, makefile
+from ftbench.plan import planner as plan
+from ftbench.report import compare
+from ftbench.store.hashing import file_sha256
+from ftbench.store.layout import CHECKPOINT, STAMP, SUMMARY, oneoff_dir, run_dir
 
 TWO = DEMO.replace("seeds: [0, 1, 2]", "seeds: [0, 1]").replace(
     "report:", "axes:\n  variant:\n    values:\n      a: {}\n"
@@ -165,11 +168,11 @@ def test_a_rebuilt_backbone_makes_the_runs_above_it_stale(tmp_path):
     weights = results / "runs" / "backbone" / "s0" / "backbone.safetensors"
     weights.parent.mkdir(parents=True)
     weights.write_bytes(b"first backbone")
-    freshness.file_sha256.cache_clear()
-    fake_summary(run, results, inputs=freshness.inputs_of(run, results))
+    file_sha256.cache_clear()
+    fake_summary(run, results, inputs=inputs_of(run, results))
     assert freshness.state(run, results).state == "done"
     weights.write_bytes(b"retrained backbone")
-    freshness.file_sha256.cache_clear()  # a new process sees the new file
+    file_sha256.cache_clear()  # a new process sees the new file
     assert freshness.state(run, results) == freshness.RunState(
         "stale", "the backbone it starts from was trained again")
 
@@ -186,7 +189,7 @@ def test_a_replaced_weights_file_named_in_the_config_makes_the_run_stale(tmp_pat
     results = work / "results" / "tiny"
     run = _plan(work)[0].runs[0]
     assert run.depends_on == []
-    fake_summary(run, results, inputs=freshness.inputs_of(run, results))
+    fake_summary(run, results, inputs=inputs_of(run, results))
     assert freshness.state(run, results).state == "done"
     weights.write_bytes(b"other weights")  # same size, the same second
     assert freshness.state(run, results) == freshness.RunState(
@@ -243,7 +246,7 @@ def test_a_csv_that_equals_its_summaries_is_made_current(tmp_path):
     freshness.refresh(exps, results)
     assert csv.stat().st_mtime_ns == 0, "a CSV that differs from its runs is aggregated again"
     with pytest.raises(UserError, match="differs from what its runs' summaries give"):
-        TableResults.load(exps[0], results)
+        compare.load(exps[0], results)
 
 
 def test_stamps_change_only_with_the_config_and_take_the_old_checkpoint_along(tmp_path):

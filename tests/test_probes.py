@@ -9,10 +9,16 @@ import torch
 import ftbench.models.micro  # noqa: F401  (registers resnet34_micro)
 from ftbench.config import ProbeConfig, RunConfig, from_dict, validate
 from ftbench.data.pipeline import DeviceTransform
-from ftbench.data.registry import Split
+from ftbench.data.splits import Split
 from ftbench.errors import UserError
 from ftbench.models.factory import use_cifar_stem
-from ftbench.probes import filter_normalise, first_conv, mean_loss, random_directions, run_probes
+from ftbench.train.probes import (
+    filter_normalise,
+    first_conv,
+    mean_loss,
+    random_directions,
+    run_probes,
+)
 
 
 def _model():

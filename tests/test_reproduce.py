@@ -11,9 +11,9 @@ import shutil
 import pytest
 
 from conftest import BACKBONE, DEMO, workdir
-from ftbench.cli import main
+from ftbench.cli.main import main
 from ftbench.config import load_all
-from ftbench.verify import compare_logs, compare_predictions, compare_summaries, sample
+from ftbench.tools.verify import compare_logs, compare_predictions, compare_summaries, sample
 
 DOWNSTREAM = DEMO.replace("title: Demo", "title: Down").replace(
     "  model: {name: vit_micro_patch8_32, label: ViT-micro}",

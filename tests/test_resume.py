@@ -151,7 +151,7 @@ def test_a_checkpoint_left_beside_a_finished_run_is_not_resumed(tmp_path):
 def _two_epoch_head_run(spec_class, upstream: dict):
     """A short classifier-only run (augmented, so its features are not cached)."""
     from ftbench.config import RunConfig, from_dict, validate
-    from ftbench.identity import run_identity
+    from ftbench.config.identity import run_identity
 
     cfg = validate(from_dict(RunConfig, {
         "model": {"name": "vit_micro_patch8_32"}, "method": {"name": "head"},
@@ -165,7 +165,7 @@ def _two_epoch_head_run(spec_class, upstream: dict):
 def _stop_after_first_epoch(spec, results, monkeypatch) -> None:
     """Train until the first epoch's checkpoint is written, then stop as a kill would."""
     from ftbench import faults
-    from ftbench.run import train
+    from ftbench.train.run import train
 
     def die_after_first_epoch(name):
         if name == "epoch-end":
@@ -181,8 +181,8 @@ def test_a_checkpoint_from_before_its_backbone_was_rebuilt_starts_over(tmp_path,
     """The checkpoint records the sha256 of the backbone a run starts from; a rebuilt one
     invalidates it."""
     from ftbench.config import RunSpec
-    from ftbench.freshness import file_sha256
-    from ftbench.run import train
+    from ftbench.store.hashing import file_sha256
+    from ftbench.train.run import train
 
     class Spec(RunSpec):  # as if started from a pipeline backbone, without loading one
         @property
@@ -209,7 +209,7 @@ def test_a_checkpoint_from_before_its_backbone_was_rebuilt_starts_over(tmp_path,
 
 def test_an_unchanged_backbone_resumes(tmp_path, monkeypatch, restore_threads):
     from ftbench.config import RunSpec
-    from ftbench.run import train
+    from ftbench.train.run import train
 
     spec = _two_epoch_head_run(RunSpec, {})
     _stop_after_first_epoch(spec, tmp_path, monkeypatch)
@@ -219,8 +219,8 @@ def test_an_unchanged_backbone_resumes(tmp_path, monkeypatch, restore_threads):
 
 
 def test_a_checkpoint_is_keyed_by_the_runs_identity(tmp_path):
-    from ftbench import checkpoint
     from ftbench.errors import UserError
+    from ftbench.train import checkpoint
 
     path = tmp_path / "checkpoint.pt"
     assert checkpoint.load(path, "a" * 16) is None

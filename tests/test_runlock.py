@@ -1,4 +1,5 @@
-"""One process per run (ftbench.runlock): a run's folder holds `run.lock` while a process works
+"""One process per run (ftbench.store.runlock): a run's folder holds `run.lock` while a process
+works
 on it; a second `ftbench run` of the same run stops with one line and touches nothing, and the
 lock file is gone once the holder is done, however it ended."""
 
@@ -10,15 +11,16 @@ import sys
 import pytest
 
 from conftest import DEMO, ROOT, workdir
-from ftbench import faults, freshness, runlock
-from ftbench.cli import main
+from ftbench import faults
+from ftbench.cli.main import main
 from ftbench.errors import UserError
-from ftbench.layout import LOCK
+from ftbench.store import runlock
+from ftbench.store.layout import LOCK
 
 HEAD = DEMO.replace("{name: lora, r: 4, alpha: 8, targets: [qkv.q, qkv.v]}", "{name: head}")
 HOLDER = """\
 import sys
-from ftbench.runlock import hold
+from ftbench.store.runlock import hold
 with hold(sys.argv[1]):
     print("held", flush=True)
     sys.stdin.readline()
@@ -42,7 +44,7 @@ def test_a_second_run_of_a_locked_run_exits_2_with_one_line(work, capsys, restor
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
-        assert (folder / LOCK).exists() and freshness.locked(folder)
+        assert (folder / LOCK).exists() and runlock.is_held(folder)
         before = _tree(work)
         assert main(["run", "demo/s0"]) == 2
         err = capsys.readouterr().err
@@ -52,7 +54,7 @@ def test_a_second_run_of_a_locked_run_exits_2_with_one_line(work, capsys, restor
     finally:
         holder.communicate("\n", timeout=60)
     assert holder.returncode == 0
-    assert not (folder / LOCK).exists() and not freshness.locked(folder)
+    assert not (folder / LOCK).exists() and not runlock.is_held(folder)
     assert main(["run", "demo/s0"]) == 0  # free again
     assert (folder / "summary.json").exists() and not (folder / LOCK).exists()
 
@@ -61,7 +63,7 @@ def test_the_lock_is_held_while_the_run_works(work, monkeypatch, restore_threads
     folder = work / RUN_DIR
     seen = []
     monkeypatch.setattr(faults, "point", lambda name: seen.append(
-        (name, (folder / LOCK).exists(), freshness.locked(folder))))
+        (name, (folder / LOCK).exists(), runlock.is_held(folder))))
     assert main(["run", "demo/s0"]) == 0
     assert ("epoch-end", True, True) in seen and ("test", True, True) in seen
     assert not (folder / LOCK).exists()

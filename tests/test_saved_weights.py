@@ -20,7 +20,7 @@ import pytest
 import torch
 
 from conftest import ROOT, workdir
-from ftbench.cli import main
+from ftbench.cli.main import main
 
 BACKBONE = """\
 title: Backbone
@@ -166,7 +166,7 @@ def test_eval_errors_are_one_line(work, capsys, key, args, message):
 
 
 def test_eval_refuses_a_backbone_that_was_trained_again(work, tmp_path, capsys):
-    from ftbench.freshness import file_sha256
+    from ftbench.store.hashing import file_sha256
 
     copy = tmp_path / "copy"
     shutil.copytree(work, copy)
@@ -183,7 +183,7 @@ def test_eval_refuses_a_backbone_that_was_trained_again(work, tmp_path, capsys):
 
 def _model_inputs(work, key: str):
     from ftbench.config import RunConfig, from_dict
-    from ftbench.summary import read_summary
+    from ftbench.store.summary import read_summary
 
     folder = _folder(work, key)
     cfg = from_dict(RunConfig, read_summary(folder / "summary.json").config, key)
@@ -197,7 +197,7 @@ def test_the_adapter_loads_with_stock_peft(work):
     from timm.data import resolve_data_config
 
     from ftbench.data.pipeline import Batches, DeviceTransform
-    from ftbench.data.registry import load_splits
+    from ftbench.data.splits import load_splits
     from ftbench.models import weights
 
     cfg, folder = _model_inputs(work, "kept/lora--s0")
@@ -279,7 +279,7 @@ def test_atomic_writes_follow_another_umask(tmp_path):
     code = (
         "import os, sys; os.umask(0o027)\n"
         "from pathlib import Path\n"
-        "from ftbench import atomic\n"
+        "from ftbench.store import atomic\n"
         "out = Path(sys.argv[1])\n"
         "atomic.write_text(out / 'a.json', '{}')\n"
         "def replace(tmp):\n"

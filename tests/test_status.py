@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 
 from conftest import DEMO, fake_summary, workdir
-from ftbench import runlock
-from ftbench.cli import main
+from ftbench.cli.main import main
 from ftbench.config import leaves, load_all
-from ftbench.layout import run_dir
+from ftbench.store import runlock
+from ftbench.store.layout import run_dir
 
 OTHER = DEMO.replace("seeds: [0, 1, 2]", "seeds: [0, 1]").replace("title: Demo", "title: Other")
 EXPLAIN = """\
@@ -44,7 +44,7 @@ def work(tmp_path, monkeypatch):
 
 def test_a_run_made_by_other_code_is_shown_with_the_files_that_differ(work, capsys):
     """Make keeps it (code is not part of the identity); status says which files changed."""
-    from ftbench.fingerprint import code_fingerprint
+    from ftbench.train.fingerprint import code_fingerprint
 
     results = work / "results" / "tiny"
     (e,) = [e for e in load_all(work / "configs", "tiny", check_models=False)

@@ -1,4 +1,5 @@
-"""The training loop (ftbench.engine) and one whole run (ftbench.run): schedules, optimizers,
+"""The training loop (ftbench.train.engine) and one whole run (ftbench.train.run): schedules,
+optimizers,
 autocast, the one inference loop, MixUp/CutMix, colour jitter, the CIFAR stem."""
 
 from __future__ import annotations
@@ -10,8 +11,12 @@ import timm
 import torch
 
 from ftbench.config import ModelConfig, RunConfig, RunSpec, TrainConfig, from_dict, validate
+from ftbench.config.identity import run_identity
 from ftbench.data.pipeline import colour_jitter
-from ftbench.engine import (
+from ftbench.errors import UserError
+from ftbench.models.factory import create_model
+from ftbench.store.summary import Summary, read_summary
+from ftbench.train.engine import (
     evaluate,
     infer,
     make_autocast,
@@ -19,12 +24,8 @@ from ftbench.engine import (
     make_scheduler,
     resolve_device,
 )
-from ftbench.errors import UserError
-from ftbench.identity import run_identity
-from ftbench.memory import MemoryMeter
-from ftbench.models.factory import create_model
-from ftbench.run import train
-from ftbench.summary import Summary, read_summary
+from ftbench.train.memory import MemoryMeter
+from ftbench.train.run import train
 
 
 def _spec(table: str, run_id: str, cfg: RunConfig) -> RunSpec:
@@ -214,6 +215,6 @@ def test_classifier_only_on_cached_features_equals_recomputing_them(tmp_path, re
     # augmentation makes each epoch's features different: no caching then
     cfg = validate(from_dict(RunConfig, {"method": {"name": "head"},
                                          "data": {"augment": ["flip"]}}, "t"), "t")
-    from ftbench.models.features import exact_to_cache
+    from ftbench.train.features import exact_to_cache
 
     assert not exact_to_cache(cfg)

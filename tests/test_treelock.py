@@ -12,7 +12,7 @@ import time
 import pytest
 
 from conftest import ROOT
-from ftbench import treelock
+from ftbench.plan import treelock
 
 
 @pytest.fixture
@@ -55,7 +55,7 @@ def _run_beside(tmp_path, holder: str | None) -> subprocess.CompletedProcess:
     env = _env_without_holder()
     if holder:
         env[treelock.HOLDER_ENV] = holder
-    code = ("import sys; from pathlib import Path; from ftbench import treelock; "
+    code = ("import sys; from pathlib import Path; from ftbench.plan import treelock; "
             f"print(treelock.hold_for_run(Path({str(tmp_path / 'tiny')!r})))")
     return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                           timeout=60)
@@ -69,7 +69,7 @@ def test_a_run_beside_a_make_is_refused_unless_it_is_the_makes_own(tmp_path, fak
 
 
 def test_a_make_beside_a_direct_run_is_refused_naming_the_run(tmp_path, fake_make):
-    code = ("import time; from pathlib import Path; from ftbench import treelock; "
+    code = ("import time; from pathlib import Path; from ftbench.plan import treelock; "
             f"assert treelock.hold_for_run(Path({str(tmp_path / 'tiny')!r})) is None; "
             "print('held', flush=True); time.sleep(60)")
     run = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,

@@ -13,7 +13,8 @@ import pytest
 from conftest import ROOT
 from ftbench.config import leaves, load_all
 from ftbench.errors import UserError
-from ftbench.tune import COLUMNS, _tunable, edges, read_scores
+from ftbench.report.tuning import COLUMNS, edges, read_scores
+from ftbench.tools.tune import _tunable
 
 PROFILE = "tiny"
 CSV = ROOT / "results" / "tuning" / f"{PROFILE}.csv"
@@ -145,7 +146,7 @@ def test_the_edge_check_can_fail():
 def test_a_target_takes_the_smallest_value_that_reaches_it_and_stops_there(monkeypatch):
     """Pretraining epochs: tried in ascending order, the first that reaches the target wins,
     and nothing above it is trained."""
-    from ftbench import tune as tuning
+    from ftbench.tools import tune as tuning
 
     (e,) = [e for e in _tuned_tables() if e.name == "pretrain"]
     spec = e.runs[0]

@@ -9,10 +9,10 @@ import torch
 from conftest import ROOT
 from ftbench import config
 from ftbench.config import ModelConfig, RunConfig, from_dict, validate
-from ftbench.dryrun import dry_run
 from ftbench.errors import UserError
 from ftbench.models.factory import create_model
 from ftbench.report.params import count_all
+from ftbench.tools.dryrun import dry_run
 
 
 @pytest.mark.slow

@@ -1,3 +1,3 @@
-from ftbench.cli import main
+from ftbench.cli.main import main
 
 raise SystemExit(main())

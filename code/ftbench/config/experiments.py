@@ -17,6 +17,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ftbench.config import identity
 from ftbench.config.documents import (
     EXPERIMENT_KEYS,
     axis_values,
@@ -31,6 +32,7 @@ from ftbench.config.documents import (
     seeds_of,
     text_fields,
 )
+from ftbench.config.identity import run_identity
 from ftbench.config.rules import check_report, validate
 from ftbench.config.schema import ReportConfig, RunConfig, TuneConfig
 from ftbench.config.typed import from_dict, leaves, suggest
@@ -55,7 +57,7 @@ class RunSpec:
     axes: dict  # axis name -> value label, e.g. {"dataset": "cifar10", "variant": "vit-lora"}
     config: RunConfig
     layers: list[Layer] = field(default_factory=list, repr=False)
-    identity: str = ""  # set by load_all (ftbench.identity): config and upstream runs
+    identity: str = ""  # set by load_all (ftbench.config.identity): config and upstream runs
 
     @property
     def key(self) -> str:
@@ -239,8 +241,6 @@ def load_experiment(path: Path, profile: str, config_dir: Path, overrides: dict 
 def load_all(config_dir: Path, profile: str, overrides: dict | None = None,
              check_models: bool = True) -> list[Experiment]:
     """Every experiment of `config_dir` under `profile`, each run with its identity."""
-    from ftbench import identity
-
     profile_doc = load_profile(config_dir, profile)
     for odd in sorted(Path(config_dir).glob("*")):
         if odd.suffix.lower() in (".yml", ".yaml") and odd.suffix != ".yaml":
@@ -318,8 +318,6 @@ def tune_override(key: str, value: float) -> str:
 def with_overrides(spec: RunSpec, overrides: dict, run_id: str | None = None) -> RunSpec:
     """A planned run changed by `overrides` alone: a one-off, with an identity of its own (its
     config and the planned run's, which holds the runs it starts from)."""
-    from ftbench.identity import run_identity
-
     where = f"{spec.key} with overrides"
     cfg = validate(from_dict(RunConfig, deep_merge(spec.config.to_dict(), overrides), where),
                    where)

@@ -11,15 +11,14 @@ import re
 
 from ftbench.config.schema import ReportConfig, RunConfig
 from ftbench.config.typed import choose, suggest
+from ftbench.data.registry import DATASETS
 from ftbench.errors import UserError
 
 
 def _names(cfg: RunConfig, where: str, check_models: bool) -> None:
-    from ftbench.data.registry import DATASETS
-
     choose(cfg.data.name, sorted(DATASETS), "data.name", where)
     if check_models:
-        from ftbench.models.factory import check_model_name
+        from ftbench.models.registry import check_model_name
 
         check_model_name(cfg.model.name, where)
     if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", cfg.device):
@@ -47,8 +46,6 @@ def _weights(cfg: RunConfig, where: str) -> None:
 
 def training_images(cfg: RunConfig) -> int | None:
     """How many images a run trains on, known from the registry without loading the data."""
-    from ftbench.data.registry import DATASETS
-
     pool = DATASETS[cfg.data.name].train_size
     if pool is None:
         return None
@@ -74,7 +71,7 @@ def _batches(cfg: RunConfig, where: str) -> None:
 
 def _input_size(cfg: RunConfig, where: str) -> None:
     """A ViT is built for one input size: another fails only when the first batch arrives."""
-    from ftbench.models.factory import fixed_input_size
+    from ftbench.models.registry import fixed_input_size
 
     side = fixed_input_size(cfg.model.name, cfg.model.kwargs, where)
     if side is not None and side != cfg.data.image_size:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
+from ftbench.config.identity import config_hash
+
 
 def _bound(default, factory=None, **metadata):
     if factory is not None:
@@ -124,7 +126,7 @@ class TrainConfig:
     fused: bool = False
     # classifier-only runs with nothing random before the classifier (no augmentation, MixUp or
     # dropout) train on the frozen backbone's features computed once: the same result, without
-    # the backbone's forward pass every epoch (ftbench.models.features); false: recompute
+    # the backbone's forward pass every epoch (ftbench.train.features); false: recompute
     cache_features: bool = True
     # what a finished run keeps of what it trained (ftbench.models.weights): trainable (LoRA
     # adapters and the head, or every weight of a full fine-tuning), all (the whole model),
@@ -134,7 +136,7 @@ class TrainConfig:
 
 @dataclass
 class ProbeConfig:
-    """Seed 001's looks inside the trained network (ftbench.probes); full training only."""
+    """Seed 001's looks inside the trained network (ftbench.train.probes); full training only."""
 
     enabled: bool = False
     images: int = at_least(1, 1024, example=1024)  # training images for the loss landscape
@@ -161,8 +163,6 @@ class RunConfig:
 
     def hash(self) -> str:
         """The identity of this configuration: every field, defaults included."""
-        from ftbench.identity import config_hash
-
         return config_hash(self)
 
 

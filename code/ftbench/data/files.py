@@ -38,11 +38,11 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from ftbench import atomic
 from ftbench.data import checks
 from ftbench.data.checks import FETCH, Published, missing
 from ftbench.data.indexes import food101_index, tiny_imagenet_index
 from ftbench.errors import UserError
+from ftbench.store import atomic
 
 TINY_IMAGENET_URL = "http://cs231n.stanford.edu/tiny-imagenet-200.zip"
 TINY_IMAGENET_MD5 = "90528d7ca1a48142e341f4ef8d21d0de"

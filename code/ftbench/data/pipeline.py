@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from ftbench.data.registry import Split
+from ftbench.data.splits import Split
 
 
 @dataclass
@@ -105,7 +105,7 @@ class Batches:
         self.drop_last = drop_last
         self.gen = torch.Generator().manual_seed(seed)
         # data-parallel training: n -> this rank's slice of a global batch of n (see
-        # ftbench.distributed); every rank still draws the whole batch's randomness
+        # ftbench.train.distributed); every rank still draws the whole batch's randomness
         self.share = share
 
     def __len__(self) -> int:

@@ -19,9 +19,11 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from ftbench.errors import UserError
-from ftbench.layout import WEIGHTS
 from ftbench.models.factory import create_model
-from ftbench.models.methods import split_fused_qkv, wants_split_qkv
+from ftbench.models.methods import apply_method, split_fused_qkv, wants_split_qkv
+from ftbench.store import atomic
+from ftbench.store.atomic import DIR_MODE, FILE_MODE
+from ftbench.store.layout import WEIGHTS
 
 ADAPTER, HEAD, MODEL = "adapter", "head.safetensors", "model.safetensors"
 
@@ -35,8 +37,6 @@ def _unwrapped(model: nn.Module) -> nn.Module:
 
 
 def _save(state: dict, path: Path, write) -> None:
-    from ftbench import atomic
-
     atomic.write_atomic(path, lambda tmp: write(state, tmp))
 
 
@@ -69,7 +69,6 @@ def _save_adapter(model, folder: Path) -> None:
         model.save_pretrained(str(tmp), safe_serialization=True)
         (tmp / "README.md").unlink(missing_ok=True)  # peft's empty model card
         _sort_target_modules(tmp / "adapter_config.json")
-        from ftbench.atomic import DIR_MODE, FILE_MODE
 
         for p in tmp.iterdir():  # mkdtemp and peft's writes: as readable as any other output
             os.chmod(p, FILE_MODE)
@@ -115,8 +114,6 @@ def _read(path: Path) -> dict:
 
 def load(cfg, num_classes: int, results: Path, folder: Path) -> nn.Module:
     """The trained model of a finished run, rebuilt from its saved weights."""
-    from ftbench.models.methods import apply_method
-
     out = Path(folder) / WEIGHTS
     if (out / MODEL).exists():
         model = apply_method(create_model(cfg.model, num_classes, cfg.data.channels, results),

@@ -10,11 +10,11 @@ import csv
 import io
 from pathlib import Path
 
-from ftbench import atomic
 from ftbench.config import Experiment
 from ftbench.errors import UserError
-from ftbench.layout import SUMMARY, run_dir
-from ftbench.summary import Summary, read_summary
+from ftbench.store import atomic
+from ftbench.store.layout import SUMMARY, run_dir
+from ftbench.store.summary import Summary, read_summary
 
 COLUMNS = [
     "table", "run_id", "seed", "status", "dataset", "dataset_display", "model", "model_label",

@@ -27,10 +27,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from ftbench.config import suggest
 from ftbench.config.typed import from_dict
 from ftbench.config.yamlio import load_yaml
 from ftbench.errors import UserError
 from ftbench.report import stats
+from ftbench.report.aggregate import COLUMNS, read_csv
 
 SUPPORTED, CONTRADICTED = "supported", "contradicted"
 NOT_SIGNIFICANT, NOT_MEASURABLE = "not significant", "not measurable at this scale"
@@ -128,9 +130,6 @@ def load_claims(path: Path, experiments: list | None = None) -> list[Claim]:
 def check_claim(claim: Claim, experiments: list, where: str) -> None:
     """A claim names a table of the profile, its axes and their values, and CSV columns: a
     misspelt one is one line, never a claim that silently tests nothing."""
-    from ftbench.config import suggest
-    from ftbench.report.aggregate import COLUMNS
-
     tables = {e.name: e for e in experiments}
     if claim.table not in tables:
         raise UserError(f"{where}: unknown table '{claim.table}'{suggest(claim.table, tables)};"
@@ -316,8 +315,6 @@ def findings(path: Path, tables: dict, comparisons: list[dict], results: Path,
     """Every claim's verdict; `tables` maps names to TableResults, `comparisons` holds the
     checked rows of comparisons.csv, `experiments` every table of the profile (the names a
     claim may use; default: those in `tables`)."""
-    from ftbench.report.aggregate import read_csv
-
     by_key = {(r["table"], r["config_a"], r["config_b"], r["metric"]): r for r in comparisons}
     params_rows = read_csv(Path(results) / "params.csv")
     if experiments is None:

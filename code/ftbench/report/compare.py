@@ -24,11 +24,11 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from ftbench import atomic
 from ftbench.errors import UserError
 from ftbench.report import stats
 from ftbench.report.calibration import variance_inflation
 from ftbench.report.results import Group, TableResults
+from ftbench.store import atomic
 
 COLUMNS = ["table", "config_a", "config_b", "metric", "kind", "seeds", "a_mean", "b_mean",
            "diff", "diff_seed_std", "same_sign_seeds", "low", "high", "test", "statistic",
@@ -137,6 +137,15 @@ def compare(results: TableResults) -> list[Comparison]:
         for cmp, adjusted in zip(family, stats.holm([c.p for c in family]), strict=True):
             cmp.p_holm = adjusted
     return out
+
+
+def load(experiment, results: Path, deep: bool = False) -> TableResults:
+    """A table's results with its comparisons: read, checked and paired before any output is
+    written, so that a bad file or an unpaired configuration stops the table, not half of it."""
+    table = TableResults.load(experiment, results, deep)
+    table.comparisons = compare(table)  # pairs the configurations: the same test images
+    table.check_agreement()
+    return table
 
 
 def _cell(value) -> str:

@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from ftbench.errors import UserError
-from ftbench.layout import EPOCHS, PREDICTIONS, SUMMARY
+from ftbench.store.layout import EPOCHS, PREDICTIONS, SUMMARY
+from ftbench.train.metrics import classification_metrics
 
 MAX_LOG_BYTES = 1 << 20  # an epoch is ~200 bytes: a megabyte is thousands of epochs
 FIX = "delete the run's folder and re-run it (make all)"
@@ -58,8 +59,6 @@ UNDERFLOW = 1e-30
 
 def check_metrics(summary, folder: Path) -> None:
     """The summary's test metrics are what its predictions give."""
-    from ftbench.metrics import classification_metrics
-
     y_true, y_pred, probs = _predictions(folder)
     classes = summary.dataset["classes"]
     if probs.ndim != 2 or probs.shape != (len(y_true), classes) or len(y_pred) != len(y_true):

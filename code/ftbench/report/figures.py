@@ -11,7 +11,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from ftbench import atomic  # noqa: E402
+from ftbench.store import atomic  # noqa: E402
 
 STYLE = {
     "font.family": "serif", "font.size": 8, "axes.titlesize": 8, "axes.labelsize": 8,

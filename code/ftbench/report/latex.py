@@ -68,7 +68,7 @@ def mean_std(values, fmt=pct) -> Tex:
 
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("ftbench", "templates"),
+        loader=jinja2.PackageLoader("ftbench.report", "templates"),
         block_start_string=r"\BLOCK{", block_end_string="}",
         variable_start_string=r"\VAR{", variable_end_string="}",
         comment_start_string=r"\#{", comment_end_string="}",

@@ -15,12 +15,13 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from ftbench import atomic
 from ftbench.config import Experiment
+from ftbench.config.identity import params_key
 from ftbench.data.registry import DATASETS
-from ftbench.identity import params_key
+from ftbench.errors import UserError
 from ftbench.models.factory import create_model, untrained
 from ftbench.models.methods import apply_method, count_parameters
+from ftbench.store import atomic
 
 COLUMNS = ["table", "seed", "variant", "model", "model_label", "method", "lora_r", "lora_alpha",
            "lora_targets", "lora_modules", "classes", "trainable_params", "total_params"]
@@ -91,8 +92,6 @@ def write_params(experiments: list[Experiment], path: Path) -> None:
 def check_params(experiments: list[Experiment], path: Path) -> None:
     """params.csv is a recount of the paper profile's configurations: the parameter claims
     and the params table read it, so an edited or outdated one stops the build."""
-    from ftbench.errors import UserError
-
     if Path(path).read_text(encoding="utf-8") != params_text(experiments):
         raise UserError(f"{path} differs from a recount of the paper profile's configurations "
                         "(edited by hand, or written from other configs or by another version "

@@ -11,19 +11,21 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ftbench import atomic
 from ftbench.config import Experiment
 from ftbench.report import claims, compare, stats, tables
 from ftbench.report.aggregate import read_csv
+from ftbench.report.calibration import null_rejection_rates
 from ftbench.report.deviations import deviations
 from ftbench.report.latex import Tex, count, environment, escape, macro_key, macros_text, num
-from ftbench.report.results import TableResults
+from ftbench.report.tuning import edges, read_scores
+from ftbench.store import atomic
+from ftbench.store.commit import git_commit
 
 CLAIMS = Path(__file__).resolve().parents[3] / "paper" / "claims.yaml"
 
 
 def render_table(experiment: Experiment, results: Path, generated: Path) -> None:
-    tables.render_table(TableResults.load(experiment, results), generated)
+    tables.render_table(compare.load(experiment, results), generated)
 
 
 def render_params(results: Path, generated: Path) -> None:
@@ -48,8 +50,6 @@ def render_params(results: Path, generated: Path) -> None:
 
 
 def _profile_macros(profile: str, description: str, rows: list[dict]) -> dict[str, str]:
-    from ftbench.provenance import git_commit
-
     first = rows[0] if rows else {}
     commits = sorted({(r.get("git_commit") or "unknown")[:12] for r in rows})
     built, dirty = git_commit()
@@ -84,7 +84,7 @@ def render_summary(experiments: list[Experiment], profile: str, description: str
                  for e in experiments if e.runs]
     compute = environment().get_template("compute_table.tex.j2").render(
         tables=per_table, total=sum(t["minutes"] for t in per_table), runs=len(rows))
-    tables = {e.name: TableResults.load(e, results) for e in experiments if e.runs}
+    tables = {e.name: compare.load(e, results) for e in experiments if e.runs}
     comparisons = compare.checked_rows(list(tables.values()), results)
     found = claims.findings(CLAIMS, tables, comparisons, results, experiments)
     m = (_profile_macros(profile, description, rows) | _claims_macros(found)
@@ -120,8 +120,6 @@ def _seeds_macros(experiments: list[Experiment]) -> dict[str, str]:
 
 def _stats_macros(comparisons: list[dict]) -> dict[str, str]:
     """The calibration of the paired test, and how far this build's seeds share mistakes."""
-    from ftbench.report.calibration import null_rejection_rates
-
     rows = [r for r in comparisons if r["metric"] == "accuracy"]
     inflation = sorted(float(r["variance_inflation"]) for r in rows)
     rates = null_rejection_rates()
@@ -147,8 +145,6 @@ def breakable(text: str) -> Tex:
 
 def _tuning_macros(path: Path, experiments: list[Experiment]) -> dict[str, str]:
     """What `make tune` chose, and whether every choice lies inside its grid."""
-    from ftbench.tune import edges, read_scores
-
     m = {}
     for e in experiments:
         if e.tune.key:

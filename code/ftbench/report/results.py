@@ -16,10 +16,10 @@ import numpy as np
 
 from ftbench.config import Experiment
 from ftbench.errors import UserError
-from ftbench.layout import run_path
 from ftbench.report import stats
-from ftbench.report.aggregate import COLUMNS, read_csv
-from ftbench.summary import read_summary
+from ftbench.report.aggregate import COLUMNS, csv_text, read_csv
+from ftbench.store.layout import run_path
+from ftbench.store.summary import read_summary
 
 METHOD_NAMES = {"full": "full fine-tuning", "head": "classifier only", "lora": "LoRA"}
 # The columns renderers compute with: finite numbers, and the accuracy metrics within [0, 1]
@@ -55,7 +55,6 @@ def checked_rows(experiment: Experiment, results: Path, deep: bool = False) -> l
             if not ok:
                 raise UserError(f"{path}: run {r['run_id']} has {column} {r[column]!r}, which "
                                 f"is not a valid number; {fix}")
-    from ftbench.report.aggregate import csv_text
 
     if path.read_text(encoding="utf-8") != csv_text(experiment, results, deep):
         raise UserError(f"{path} differs from what its runs' summaries give (edited by hand, or "
@@ -172,6 +171,9 @@ class TableResults:
     rows: list[dict]
     groups: list[Group]
     _predictions: dict = field(default_factory=dict, repr=False)
+    # each configuration against its baseline: filled by ftbench.report.compare.load, which
+    # pairs the configurations on their test images when the table is read
+    comparisons: list = field(default_factory=list, repr=False)
 
     @classmethod
     def load(cls, experiment: Experiment, results: Path, deep: bool = False) -> TableResults:
@@ -187,13 +189,15 @@ class TableResults:
         return table
 
     def check_files(self) -> None:
-        """Read every run's files a renderer may read, and pair the configurations, before any
-        output is written: a bad file stops the table, not half of it."""
+        """Read every run's files a renderer may read before any output is written: a bad file
+        stops the table, not half of it."""
         for r in self.rows:
             self.history(r["run_id"])
             self.summary(r["run_id"])
             self.correctness(r["run_id"])
-        _ = self.comparisons  # pairs the configurations: the same test images for both
+
+    def check_agreement(self) -> None:
+        """Each run's predictions give the accuracy its summary records."""
         for r in self.rows:
             _, correct = self.correctness(r["run_id"])
             if abs(float(correct.mean()) - float(r["accuracy"])) > 1e-9:
@@ -214,13 +218,6 @@ class TableResults:
     @cached_property
     def seeds(self) -> list[int]:
         return sorted({int(r["seed"]) for r in self.rows})
-
-    @cached_property
-    def comparisons(self) -> list:
-        """Each configuration against its baseline (ftbench.report.compare), computed once."""
-        from ftbench.report.compare import compare
-
-        return compare(self)
 
     @property
     def first_seed(self) -> int:

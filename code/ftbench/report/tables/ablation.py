@@ -7,7 +7,8 @@ from pathlib import Path
 from ftbench.report import figures, sentences
 from ftbench.report.latex import Tex, environment, macro_key, num, pct
 from ftbench.report.results import TableResults
-from ftbench.report.tables import Rendered, caption, renderer, row_view, seeds_phrase, test_words
+from ftbench.report.tables.common import caption, row_view, seeds_phrase, test_words
+from ftbench.report.tables.registry import Rendered, renderer
 
 
 @renderer("ablation")

@@ -9,7 +9,8 @@ from pathlib import Path
 from ftbench.report import figures
 from ftbench.report.latex import environment
 from ftbench.report.results import TableResults
-from ftbench.report.tables import Rendered, caption, renderer, row_view, seeds_phrase, test_words
+from ftbench.report.tables.common import caption, row_view, seeds_phrase, test_words
+from ftbench.report.tables.registry import Rendered, renderer
 
 
 def curve_name(results: TableResults, spec) -> str:

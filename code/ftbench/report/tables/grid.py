@@ -8,7 +8,8 @@ from pathlib import Path
 from ftbench.report import figures, stats
 from ftbench.report.latex import environment, escape, macro_key, num
 from ftbench.report.results import TableResults
-from ftbench.report.tables import Rendered, caption, renderer, seeds_phrase
+from ftbench.report.tables.common import caption, seeds_phrase
+from ftbench.report.tables.registry import Rendered, renderer
 
 KINDS = ("rows", "cols", "panels")
 

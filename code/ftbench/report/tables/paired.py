@@ -8,8 +8,9 @@ from pathlib import Path
 from ftbench.report import sentences
 from ftbench.report.latex import Tex, environment, macro_key, num
 from ftbench.report.results import TableResults
-from ftbench.report.tables import Rendered, caption, renderer, row_view, seeds_phrase, test_words
 from ftbench.report.tables.benchmark import benchmark_figures
+from ftbench.report.tables.common import caption, row_view, seeds_phrase, test_words
+from ftbench.report.tables.registry import Rendered, renderer
 
 MEMORY_KINDS = {"cuda_max_allocated": "the CUDA allocator's peak",
                 "cpu_tensors": "the bytes of the tensors a training step holds",

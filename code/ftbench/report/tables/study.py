@@ -11,7 +11,8 @@ from ftbench.report import figures
 from ftbench.report.latex import Tex, environment, escape, macro_key, mean_std, num
 from ftbench.report.results import TableResults
 from ftbench.report.sentences import differences, gap_sentence, settings_text
-from ftbench.report.tables import Rendered, caption, renderer, row_view, seeds_phrase, test_words
+from ftbench.report.tables.common import caption, row_view, seeds_phrase, test_words
+from ftbench.report.tables.registry import Rendered, renderer
 
 
 def _studies(results: TableResults, out: Path) -> dict[str, str]:
@@ -34,7 +35,7 @@ def _studies(results: TableResults, out: Path) -> dict[str, str]:
 
 
 def _probes(results: TableResults, run_id: str, out: Path) -> dict[str, str]:
-    """The main run's filters, stride and padding, and loss landscape (ftbench.probes)."""
+    """The main run's filters, stride and padding, and loss landscape (ftbench.train.probes)."""
     path = results.run_folder(run_id) / "probes.npz"
     if not path.exists():
         return {}

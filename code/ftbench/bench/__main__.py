@@ -1,3 +1,0 @@
-from ftbench.bench.runner import main
-
-raise SystemExit(main())

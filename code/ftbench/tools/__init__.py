@@ -1,0 +1,1 @@
+"""Commands around the pipeline: status, explain, eval, tune, dry run, verify, compare, bench."""

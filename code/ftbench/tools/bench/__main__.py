@@ -1,0 +1,3 @@
+from ftbench.tools.bench.runner import main
+
+raise SystemExit(main())

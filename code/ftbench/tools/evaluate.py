@@ -1,0 +1,102 @@
+"""`ftbench eval`: a finished run re-evaluated from what it saved, as a reader would check it.
+
+The model is rebuilt from the run's recorded config and its saved weights (ftbench.models.
+weights), the test split is rebuilt from the same data and split seed, and the one inference
+loop scores it. On the CPU, with the same thread count, the numbers equal the summary's.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ftbench.config import RunConfig, from_dict
+from ftbench.config.inputs import input_path
+from ftbench.data.pipeline import Batches, DeviceTransform
+from ftbench.data.splits import load_splits
+from ftbench.errors import UserError
+from ftbench.models import weights
+from ftbench.models.methods import fuse_split_qkv
+from ftbench.store.hashing import file_sha256
+from ftbench.store.summary import read_summary
+from ftbench.train import engine
+from ftbench.train.metrics import classification_metrics
+
+
+def _config(summary):
+    return from_dict(RunConfig, summary.config, str(summary.table + "/" + summary.run_id))
+
+
+def _check_inputs(summary, results: Path) -> None:
+    """The weights on disk must be the ones the run started from."""
+    for key, sha in summary.inputs.items():
+        if file_sha256(input_path(key, results)) != sha:
+            what = key[5:] if key.startswith("file:") else f"the backbone of {key}"
+            raise UserError(f"{what} is not the one this run started from (sha256 {sha[:12]}"
+                            "...); rebuild with make all, then evaluate")
+
+
+def evaluate_run(folder: Path, results: Path, merged: bool = False) -> dict:
+    import torch
+    from timm.data import resolve_data_config
+
+
+    summary = read_summary(Path(folder) / "summary.json")
+    cfg = _config(summary)
+    _check_inputs(summary, results)
+    # the thread count the run had: float sums, and so the last digits, depend on it
+    threads = cfg.threads or summary.env.get("threads")
+    if threads:
+        torch.set_num_threads(int(threads))
+    device = engine.resolve_device(cfg.device)
+    # as the run did (ftbench.train.run.setup): weights it did not save (a randomly initialised
+    # frozen backbone) are drawn again from the same seed, in the same order
+    engine.seed_everything(cfg.seed)
+    data = load_splits(cfg.data)
+    model = weights.load(cfg, data.num_classes, results, folder)
+    mean_std = resolve_data_config({}, model=_plain(model))
+    if merged:
+        model = _merge(model, cfg)
+    transform = DeviceTransform(cfg.data.image_size, cfg.data.channels, mean_std["mean"],
+                                mean_std["std"], tuple(cfg.data.augment))
+    test = Batches(data.test, cfg.train.eval_batch_size, transform, device, train=False)
+    y, probs, loss = engine.evaluate(model.to(device), test, engine.make_autocast(
+        device, cfg.train.precision), "test")
+    metrics = classification_metrics(y, probs, data.num_classes) | {"loss": loss}
+    metrics.pop("confusion_matrix")
+    recorded = {k: summary.test[k] for k in metrics}
+    return {"run": f"{summary.table}/{summary.run_id}", "folder": str(folder), "merged": merged,
+            "metrics": metrics, "summary": recorded,
+            "equal": all(metrics[k] == recorded[k] for k in metrics)}
+
+
+def _plain(model):
+    return model.get_base_model() if hasattr(model, "get_base_model") else model
+
+
+def _merge(model, cfg):
+    if cfg.method.name != "lora":
+        raise UserError(f"--merged needs a LoRA run (this one is {cfg.method.name})")
+
+    merged = model.merge_and_unload()
+    fuse_split_qkv(merged)
+    return merged
+
+
+def report(result: dict, as_json: bool) -> str:
+    if as_json:
+        return json.dumps(result, indent=2, sort_keys=True)
+    lines = [f"{result['run']}{' (LoRA merged)' if result['merged'] else ''}: test split "
+             f"re-evaluated from {result['folder']}/weights"]
+    for k, v in result["metrics"].items():
+        same = "equal" if v == result["summary"][k] else f"summary {result['summary'][k]:.6f}"
+        lines.append(f"  {k:10s} {v:.6f}  ({same})")
+    return "\n".join(lines)
+
+
+def mismatch(result: dict) -> str:
+    """One line: which re-evaluated metrics differ from the summary's, and what to suspect."""
+    names = [k for k, v in result["metrics"].items() if v != result["summary"][k]]
+    return (f"{result['run']}: the re-evaluated test metrics differ from the summary's "
+            f"({', '.join(names)}); its weights or data changed, or the device, thread count "
+            "or library versions are not the run's")

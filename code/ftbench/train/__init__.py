@@ -1,0 +1,1 @@
+"""One run: set up (run), loop (engine), resume (checkpoint), measure, record."""
