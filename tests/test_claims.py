@@ -3,7 +3,7 @@ data. A results set of the whole tiny profile is written without training (fake 
 predictions for every planned run, the CSVs aggregated from them, comparisons.csv, a params
 table); changing one value in one CSV then flips a verdict, a claim about a dataset the tiny
 profile does not run is not measurable at this scale, a ratio measured on a CPU is judged on its
-direction only, and every claim quotes its seed verbatim."""
+direction only, and every claim quotes its write-up verbatim."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def _correct(run) -> np.ndarray:
 
 
 def _measured(run) -> dict:
-    """Seed 000's speed and memory: classifier-only 1.24-1.26x the time per epoch of LoRA,
+    """Write-up 000's speed and memory: classifier-only 1.24-1.26x the time per epoch of LoRA,
     LoRA 80% of its memory (both within the claimed ranges, in every seed)."""
     if run.table != "resnet34-lora":
         return {}
@@ -53,11 +53,11 @@ def _measured(run) -> dict:
 
 
 PARAMS = [  # full-size counts as `ftbench params` writes them (only the rows claims read)
-    {"table": "resnet34-lora", "seed": "000", "variant": "head", "method": "head",
+    {"table": "resnet34-lora", "writeup": "000", "variant": "head", "method": "head",
      "classes": 100, "trainable_params": 51_300, "total_params": 21_335_972},
-    {"table": "resnet34-lora", "seed": "000", "variant": "lora", "method": "lora",
+    {"table": "resnet34-lora", "writeup": "000", "variant": "lora", "method": "lora",
      "classes": 100, "trainable_params": 215_000, "total_params": 21_500_000},  # 1.00%
-    {"table": "vit-lora-food101", "seed": "003", "variant": "vit-lora", "method": "lora",
+    {"table": "vit-lora-food101", "writeup": "003", "variant": "vit-lora", "method": "lora",
      "classes": 101, "trainable_params": 1_257_317, "total_params": 87_055_973},  # 1.444%
 ]
 
@@ -171,7 +171,7 @@ def test_every_claim_gets_a_verdict_from_the_data(tiny):
 
 def test_ratios_measured_on_a_cpu_are_judged_on_their_direction(tiny):
     """The fake runs have no CUDA: time and memory ratios get a direction verdict, the size
-    is not judged (the seed's GPU is absent); a claim without a number is a direction too."""
+    is not judged (the write-up's GPU is absent); a claim without a number is a direction too."""
     found = _judge(*tiny)
     for column in ("per_epoch_s", "peak_mib"):
         f = _one(found, "resnet34-lora", "ratio", column)
@@ -182,7 +182,7 @@ def test_ratios_measured_on_a_cpu_are_judged_on_their_direction(tiny):
 
 
 def test_each_claim_is_tested_on_the_datasets_its_quote_names(tiny):
-    """Seed 004's quote names CIFAR-10 only, seed 000's memory Food-101 only."""
+    """Write-up 004's quote names CIFAR-10 only, write-up 000's memory Food-101 only."""
     found = _judge(*tiny)
     vit = _one(found, "vit-lora-vs-cnn-head", "comparison")
     assert vit.claim.select == {"dataset": "cifar10"}
@@ -203,11 +203,11 @@ def test_claims_about_real_datasets_are_not_measurable_at_tiny_scale(tiny):
 def test_every_claim_quotes_its_seed_and_says_what_kind_it_is():
     for c in claims.load_claims(CLAIMS):
         assert c.statement in claims.STATEMENTS
-        text = (ROOT / "paper" / "writeups" / f"{c.seed}.md").read_text()
+        text = (ROOT / "paper" / "writeups" / f"{c.writeup}.md").read_text()
         section = text
         for heading in c.where:
             section = claims.section(section, heading)
-            assert section is not None, (c.seed, heading)
+            assert section is not None, (c.writeup, heading)
         assert all(claims._plain(q) in claims._plain(section) for q in c.quote)
 
 
@@ -221,7 +221,7 @@ def test_a_misquote_or_a_wrong_section_stops_the_build(tmp_path):
     with pytest.raises(UserError, match="is not in .*000.md under Expected Results"):
         claims.load_claims(bad)
     bad.write_text(text.replace("where: [Future Improvements]", "where: [Results & Insights]"))
-    with pytest.raises(UserError, match="quote the seed verbatim"):
+    with pytest.raises(UserError, match="quote the write-up verbatim"):
         claims.load_claims(bad)
     bad.write_text(text.replace("where: [Overview]", "where: [Overwiew]"))
     with pytest.raises(UserError, match="has no heading 'Overwiew'"):
@@ -253,7 +253,7 @@ def test_a_misspelt_claim_is_one_line_not_a_silent_verdict(tiny, tmp_path, edit,
 
 
 def test_the_same_claim_is_judged_once_its_requirements_hold(results, tmp_path):
-    """Seed 003's 90.5% needs Food-101 for 5 epochs; a claims file whose requirement is what
+    """Write-up 003's 90.5% needs Food-101 for 5 epochs; a claims file whose requirement is what
     the tiny table runs makes it measurable, and the data decide."""
     import shutil
 
@@ -273,7 +273,7 @@ def test_the_same_claim_is_judged_once_its_requirements_hold(results, tmp_path):
     for run_id in run_ids:
         _edit_csv(results, "vit-lora-food101", run_id, "accuracy", 0.905)
     assert food().verdict == claims.SUPPORTED and food().measured.startswith("90.5")
-    # one seed far off widens the seeds' interval: it still meets the claim
+    # one seed far off widens the write-ups' interval: it still meets the claim
     _edit_csv(results, "vit-lora-food101", run_ids[0], "accuracy", 0.80)
     assert food().verdict == claims.SUPPORTED
     for run_id in run_ids:  # every seed at 80%: the interval misses 90.45-90.55%
@@ -337,7 +337,7 @@ def test_one_latency_flips_the_merge_claim(results):
 
 def test_a_comparison_the_data_reverse_is_contradicted(results):
     """The paired test reads the predictions: LoRA better than classifier-only on Food-101
-    (every seed) contradicts seed 000's claim about Food-101, not the one about CIFAR-100."""
+    (every seed) contradicts write-up 000's claim about Food-101, not the one about CIFAR-100."""
     from conftest import predictions_with, write_predictions
 
     experiments, folder = results

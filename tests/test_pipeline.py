@@ -97,7 +97,7 @@ def test_make_all_builds_a_pdf_whose_table_equals_the_csv(tmp_path):
     flat = _pdf_text(tmp_path)
     assert "This is a miniature" in flat
     _check_layout(tmp_path)
-    assert "1,257,317" in flat  # the params table: seed 003's configuration at full size
+    assert "1,257,317" in flat  # the params table: write-up 003's configuration at full size
     assert "Compute per table" in flat
     before = _identities(configs)
     rows = _rows(tmp_path, "vit-lora-vs-cnn-head")
@@ -125,7 +125,7 @@ def test_make_all_builds_a_pdf_whose_table_equals_the_csv(tmp_path):
     assert "ftbench aggregate" not in dry.stdout, dry.stdout
 
     # Editing one experiment's config re-runs exactly the runs whose config changed: label
-    # smoothing for the CIFAR-100 stand-in of seed 000's table, every seed of both variants,
+    # smoothing for the CIFAR-100 stand-in of write-up 000's table, every seed of both variants,
     # each configuration's seeds in one process (one grouped rule).
     path = configs / "resnet34-lora.yaml"
     doc = yaml.safe_load(path.read_text())

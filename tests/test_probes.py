@@ -1,4 +1,4 @@
-"""Seed 001's probes: filter-normalised directions, the loss landscape and the filter maps."""
+"""Write-up 001's probes: filter-normalised directions, the loss landscape and the filter maps."""
 
 from __future__ import annotations
 

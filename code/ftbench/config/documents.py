@@ -14,7 +14,7 @@ from ftbench.config.typed import from_dict, plain, shown, suggest
 from ftbench.config.yamlio import acyclic, load_yaml, plain_value
 from ftbench.errors import UserError
 
-EXPERIMENT_KEYS = ("title", "seed", "description", "enabled", "base", "axes", "seeds", "report",
+EXPERIMENT_KEYS = ("title", "writeup", "description", "enabled", "base", "axes", "seeds", "report",
                    "tune", "configurations", "profiles")
 PROFILE_KEYS = ("description", "run", "seeds")
 # Table names, axis labels and run ids become folder names and Make targets: no path
@@ -48,7 +48,7 @@ def mapping(value, key: str, where: str) -> dict:
 
 
 def text_fields(doc: dict, where: str) -> None:
-    for key in ("title", "seed", "description"):
+    for key in ("title", "writeup", "description"):
         if isinstance(doc.get(key), bool | dict | list) or (key in doc and doc[key] is None):
             raise UserError(f"{where}: '{key}' must be text, got {shown(doc.get(key))}; fix the "
                             "value")

@@ -75,7 +75,7 @@ class Experiment:
     name: str
     path: Path
     title: str
-    seed: str  # which seed write-up it comes from ("" if none)
+    writeup: str  # which write-up it comes from ("" if none)
     description: str
     report: ReportConfig
     runs: list[RunSpec]
@@ -234,7 +234,8 @@ def load_experiment(path: Path, profile: str, config_dir: Path, overrides: dict 
     check_report(report, runs, where)
     _check_tune(tune, runs, where, check_models)
     return Experiment(
-        name=name, path=path, title=str(doc.get("title", name)), seed=str(doc.get("seed", "")),
+        name=name, path=path, title=str(doc.get("title", name)),
+        writeup=str(doc.get("writeup", "")),
         description=str(doc.get("description", "")), report=report, runs=runs, tune=tune)
 
 

@@ -82,7 +82,7 @@ class DataConfig:
     channels: Literal[1, 3] = 3  # grayscale images are repeated to 3 channels for RGB backbones
     # carved from train, stratified, where a dataset has no val split
     val_fraction: float = within(0, 1, 0.1, open_low=True)
-    val_from: Literal["train", "test"] = "train"  # test: seed 003 cuts val and test from test
+    val_from: Literal["train", "test"] = "train"  # test: write-up 003 cuts val and test from test
     # fixed for every run: all see the same split (it and the next two seed the splits)
     split_seed: int = at_least(0, 0, example=0, high=MAX_SEED - 2)
     train_limit: int = at_least(0, 0, example=0)  # at most this many training images (0: all)
@@ -136,7 +136,8 @@ class TrainConfig:
 
 @dataclass
 class ProbeConfig:
-    """Seed 001's looks inside the trained network (ftbench.train.probes); full training only."""
+    """Write-up 001's looks inside the trained network (ftbench.train.probes); full training
+    only."""
 
     enabled: bool = False
     images: int = at_least(1, 1024, example=1024)  # training images for the loss landscape

@@ -13,7 +13,7 @@ Everything lives under one data root (DATA_DIR, default ~/.cache/ftbench/data):
 Roles of the splits: each dataset's train split trains (validation is carved from it by
 `load_splits`) and its test split reports. Tiny-ImageNet's test images carry no labels, so its
 labelled val folder, sorted into classes by val_annotations.txt, is the test split; Food-101's
-official test split is its test split (seed 003 cuts it 70/30 into validation and test).
+official test split is its test split (write-up 003 cuts it 70/30 into validation and test).
 
 Downloads resume from a `.part` file and are checked against the publisher's MD5 before they
 take their final name; only a verified archive is unpacked; a network failure is one line and

@@ -54,7 +54,8 @@ def load_backbone(model: nn.Module, path: Path, run: str | None = None) -> None:
 
 
 def use_cifar_stem(model: nn.Module) -> None:
-    """ResNet for 32 px images: conv1 becomes 3x3 with stride 1 and the max-pool goes (seed 001)."""
+    """ResNet for 32 px images: conv1 becomes 3x3 with stride 1 and the max-pool goes
+    (write-up 001)."""
     if not (isinstance(getattr(model, "conv1", None), nn.Conv2d) and hasattr(model, "maxpool")):
         raise UserError(f"model.cifar_stem needs a ResNet with conv1 and maxpool; "
                         f"{model.__class__.__name__} has none")

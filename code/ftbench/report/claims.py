@@ -1,6 +1,6 @@
-"""Claims versus findings: each statement of a seed that this paper tests, what this build
+"""Claims versus findings: each statement of a write-up that this paper tests, what this build
 measured, and a verdict generated from the data: supported, contradicted, not significant, or
-not measurable at this scale. The claims are data (`paper/claims.yaml`, each quoting its seed
+not measurable at this scale. The claims are data (`paper/claims.yaml`, each quoting its write-up
 verbatim); the rules are here, one per kind, and read `comparisons.csv` (ftbench.report.compare):
 
 - comparison: the configurations the claim says win against those it says lose, pair by pair
@@ -10,7 +10,7 @@ verbatim); the rules are here, one per kind, and read `comparisons.csv` (ftbench
 - ratio: the table's ratio (time, memory, latency) with its 95% interval over seeds against the
   claimed range. Supported when every interval excludes 1 on the claimed side and meets the
   range; contradicted when one excludes 1 on the other side, or misses the range; otherwise not
-  significant. Measured on a CPU, where the seed's GPU is absent, or claimed without a number, a
+  significant. Measured on a CPU, where the write-up's GPU is absent, or claimed without a number, a
   ratio is judged on its direction alone: its size is not measurable at this scale.
 - value: a measured value (over seeds, a t-interval; parameter counts are exact) against the
   claimed range: supported when they meet, contradicted when they do not.
@@ -42,10 +42,10 @@ STATEMENTS = ("reported result", "expected result", "goal", "future work")
 
 @dataclass
 class Claim:
-    seed: str
+    writeup: str  # which write-up it quotes: paper/writeups/<writeup>.md
     statement: Literal["reported result", "expected result", "goal", "future work"]
-    where: list[str]  # the headings of the seed's write-up the quote stands under
-    quote: list[str]  # the seed's words, verbatim
+    where: list[str]  # the headings of the write-up's write-up the quote stands under
+    quote: list[str]  # the write-up's words, verbatim
     claim: str  # what is tested, in our words
     kind: Literal["comparison", "ratio", "value"]
     table: str
@@ -92,11 +92,11 @@ def section(text: str, heading: str) -> str | None:
 
 def check_quote(claim: Claim, writeups: Path, where: str) -> None:
     """The quote stands, verbatim, where the claim says: a misquote stops the build."""
-    path = Path(writeups) / f"{claim.seed}.md"
+    path = Path(writeups) / f"{claim.writeup}.md"
     try:
         text = path.read_text(encoding="utf-8")
     except OSError:
-        raise UserError(f"{where}: no write-up {path} for seed {claim.seed}") from None
+        raise UserError(f"{where}: no write-up {path} for write-up {claim.writeup}") from None
     for heading in claim.where:
         text = section(text, heading)
         if text is None:
@@ -106,7 +106,7 @@ def check_quote(claim: Claim, writeups: Path, where: str) -> None:
     for quote in claim.quote:
         if _plain(quote) not in _plain(text):
             raise UserError(f"{where}: the quote '{quote}' is not in {path} under "
-                            f"{' / '.join(claim.where)}; quote the seed verbatim")
+                            f"{' / '.join(claim.where)}; quote the write-up verbatim")
 
 
 def load_claims(path: Path, experiments: list | None = None) -> list[Claim]:

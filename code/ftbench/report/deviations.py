@@ -1,5 +1,5 @@
-"""Every setting in which a profile's runs differ from the `paper` profile's (the seeds' own
-settings, and ours where a seed is silent), read from the resolved configs of both, so that the
+"""Every setting in which a profile's runs differ from the `paper` profile's (the write-ups' own
+settings, and ours where a write-up is silent), read from the resolved configs of both, so that the
 paper states every deviation of the miniature by construction: a config edit that changes one
 changes the table.
 """

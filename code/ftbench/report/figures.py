@@ -169,7 +169,7 @@ def lora_ablation(groups: list[dict], path: Path) -> None:
 
 def studies(panels: dict[str, dict[str, list[dict]]], bars: dict[str, tuple[float, float]],
             schedules: dict[str, list[dict]], path: Path) -> None:
-    """Seed 001's studies. Top: validation accuracy per epoch, one panel per study (setting ->
+    """Write-up 001's studies. Top: validation accuracy per epoch, one panel per study (setting ->
     epoch history), each with its legend below it. Bottom: the learning rate per epoch of each
     schedule; test accuracy per augmentation setting; and the train-test gap on its own scale
     (bars: name -> (accuracy, gap), fractions)."""

@@ -23,7 +23,7 @@ from ftbench.models.factory import create_model, untrained
 from ftbench.models.methods import apply_method, count_parameters
 from ftbench.store import atomic
 
-COLUMNS = ["table", "seed", "variant", "model", "model_label", "method", "lora_r", "lora_alpha",
+COLUMNS = ["table", "writeup", "variant", "model", "model_label", "method", "lora_r", "lora_alpha",
            "lora_targets", "lora_modules", "classes", "trainable_params", "total_params"]
 
 
@@ -67,7 +67,8 @@ def count_all(experiments: list[Experiment]) -> list[dict]:
         trainable, total = count_parameters(model)
         lora = c.method.name == "lora"
         rows.append({
-            "table": e.name, "seed": e.seed, "variant": item["variant"], "model": c.model.name,
+            "table": e.name, "writeup": e.writeup, "variant": item["variant"],
+            "model": c.model.name,
             "model_label": c.model.label or c.model.name, "method": c.method.name,
             "lora_r": c.method.r if lora else "", "lora_alpha": c.method.alpha if lora else "",
             "lora_targets": " ".join(c.method.targets) if lora else "",

@@ -3,7 +3,7 @@
 Everything a reader sees in the PDF comes through here from a CSV and the files of the runs it
 collects. Nothing is typed in by hand. A table is drawn by the renderer of its kind
 (`ftbench.report.tables`); the profile-wide parts (what produced the numbers, the compute,
-and the claims of the seeds against this build's findings) by `render_summary`.
+and the claims of the write-ups against this build's findings) by `render_summary`.
 """
 
 from __future__ import annotations
@@ -175,7 +175,7 @@ def _claim_view(f: claims.Finding) -> dict:
         claims.SUPPORTED, claims.CONTRADICTED) else "")
     measured = f.measured + ("; its size is not measurable on a CPU" if f.direction_only
                              else "")
-    return {"seed": escape(f.claim.seed), "statement": escape(f.claim.statement),
+    return {"writeup": escape(f.claim.writeup), "statement": escape(f.claim.statement),
             "quote": Tex(f"``{quote}''"), "where": escape(" / ".join(f.claim.where)),
             "claim": escape(f.claim.claim), "measured": Tex(measured),
             "verdict": escape(verdict)}

@@ -1,7 +1,7 @@
 """Peak memory of training: what a run needs to train, whatever ran before it in its process.
 
 The datasets live on the device for the whole run (ftbench.data.pipeline). Counting them would
-push every memory ratio towards 1 (seed 000 compares two methods' memory), so neither meter
+push every memory ratio towards 1 (write-up 000 compares two methods' memory), so neither meter
 counts them.
 
 - CUDA (`cuda_max_allocated`): the allocator's peak above what was allocated when the run

@@ -17,7 +17,7 @@ from ftbench.train import engine
 
 
 def train_accuracy(s, p) -> dict:
-    """Accuracy on the clean (unaugmented) training images: the train-test gap (seed 001)."""
+    """Accuracy on the clean (unaugmented) training images: the train-test gap (write-up 001)."""
     if not s.cfg.eval_train:
         return {}
     clean = Batches(s.data.train, s.cfg.train.eval_batch_size, s.transform, s.device,
@@ -27,7 +27,7 @@ def train_accuracy(s, p) -> dict:
 
 
 def probes(s, p) -> dict:
-    """Seed 001's looks inside the network (ftbench.train.probes), saved to probes.npz."""
+    """Write-up 001's looks inside the network (ftbench.train.probes), saved to probes.npz."""
     if not s.cfg.probe.enabled:
         return {}
     from ftbench.train.probes import run_probes
@@ -60,7 +60,7 @@ def weights(s, p) -> dict:
 
 
 def merge(s, p) -> dict:
-    """LoRA merged into the weights against unmerged: latency and predictions (seed 002). It
+    """LoRA merged into the weights against unmerged: latency and predictions (write-up 002). It
     merges the model in place, so it comes last."""
     if not (s.cfg.merge_check and s.cfg.method.name == "lora"):
         return {}

@@ -1,4 +1,4 @@
-"""Seed 001's looks inside a trained network, measured at the end of its run.
+"""Write-up 001's looks inside a trained network, measured at the end of its run.
 
 - filters: the first convolution's learned filters applied to sample test images;
 - stride and padding: one learned filter applied with strides 1-3 and paddings 0-2, and the
@@ -102,7 +102,7 @@ def filter_responses(conv: nn.Conv2d, images: torch.Tensor) -> dict:
 
 def run_probes(model, init_state: dict, best_state: dict, train_split, test_split, transform,
                device, autocast, cfg, seed: int) -> tuple[dict, dict]:
-    """All of seed 001's probes. Returns (arrays for probes.npz, scalars for the summary)."""
+    """All of write-up 001's probes. Returns (arrays for probes.npz, scalars for the summary)."""
     gen = torch.Generator().manual_seed(seed)
     # the landscape: a fixed subset of clean training images, as the loss was minimised there
     take = torch.randperm(len(train_split.y), generator=gen)[: cfg.images]

@@ -77,7 +77,7 @@ class Setup:
     cache_s: float = 0.0
     held_bytes: int = 0  # what training holds besides the step's tensors: cached features
     params: tuple[int, int] = (0, 0)
-    init_state: dict | None = None  # for seed 001's loss landscape
+    init_state: dict | None = None  # for write-up 001's loss landscape
     log: object = print
     started: datetime = field(default_factory=lambda: datetime.now(UTC))
     wall0: float = field(default_factory=time.perf_counter)

@@ -1,4 +1,5 @@
-"""An ablation table: one row per LoRA setting, with merged-versus-unmerged inference (seed 002)."""
+"""An ablation table: one row per LoRA setting, with merged-versus-unmerged inference
+(write-up 002)."""
 
 from __future__ import annotations
 

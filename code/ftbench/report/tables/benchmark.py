@@ -1,5 +1,5 @@
 """A benchmark table: one block of rows per dataset, accuracy against trainable parameters,
-learning curves and, on request, confusion matrices (seed 004, the factorial, seed 003)."""
+learning curves and, on request, confusion matrices (write-up 004, the factorial, write-up 003)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """A grid table: mean test accuracy over three hyperparameters, as a table and as heatmaps
-(seed 001's sensitivity study)."""
+(write-up 001's sensitivity study)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """A paired table: per dataset, each configuration against the first (the baseline) in
-accuracy, time per epoch and training memory (seed 000)."""
+accuracy, time per epoch and training memory (write-up 000)."""
 
 from __future__ import annotations
 

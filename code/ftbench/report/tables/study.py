@@ -1,4 +1,4 @@
-"""A study table: the main setting of seed 001 and its ablations, each changing one thing, with
+"""A study table: the main setting of write-up 001 and its ablations, each changing one thing, with
 the train-test gap; the studies' curves, and the looks inside the main run's network."""
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Cases a-d: each pair runs side by side in this process on the same model, data and batch.
 
-a  our training step (device-resident uint8 data, batched transform) vs the seeds' loop
-b  seed 004's per-sample PIL resize of 28 px images to 224 px vs DeviceTransform
+a  our training step (device-resident uint8 data, batched transform) vs the write-ups' loop
+b  write-up 004's per-sample PIL resize of 28 px images to 224 px vs DeviceTransform
 c  classifier-only training, 10 epochs: features cached once vs recomputed every epoch
 d  inference with LoRA merged (and unmerged) vs the base model
 """
@@ -72,7 +72,7 @@ def objects_split(n: int) -> Split:
 
 
 def digits28_split(n: int) -> Split:
-    """28 px grayscale (synth-fashion cropped to 28 px): an MNIST stand-in for seed 004."""
+    """28 px grayscale (synth-fashion cropped to 28 px): an MNIST stand-in for write-up 004."""
     x, y, _ = synthetic.fashion(n, seed=2000)
     return Split(torch.from_numpy(x[:, :, 2:30, 2:30].copy()), torch.from_numpy(y).long())
 

@@ -1,8 +1,8 @@
-"""The seeds' way, as the seeds write it: the baseline each benchmark case is measured against.
+"""The write-ups' way, as they write it: the baseline each benchmark case is measured against.
 
 A torchvision-style Dataset keeps uint8 images as NumPy arrays and makes a PIL image per sample
 (as torchvision's CIFAR10 and MNIST do); per-sample transforms (Resize, Grayscale, ToTensor,
-Normalize) run in a DataLoader; each batch is moved with `.to(device)`; the loop is seed 002's
+Normalize) run in a DataLoader; each batch is moved with `.to(device)`; the loop is write-up 002's
 zero_grad / forward / loss / backward / step / scheduler step, with `loss.item()` for logging.
 Nothing here is tuned: a faster baseline would make our numbers look worse, not better.
 """
@@ -38,7 +38,7 @@ class ArrayImageDataset(Dataset):
 
 
 def seed_transform(image_size: int, in_channels: int, mean, std) -> T.Compose:
-    """Seed 004's recipe: resize to the model's input, 3 channels for RGB models, ToTensor,
+    """Write-up 004's recipe: resize to the model's input, 3 channels for RGB models, ToTensor,
     Normalize. The resize comes first, on one channel: the cheaper order for the baseline.
     (PIL returns a plain copy when the size is already right.)"""
     steps = [T.Resize((image_size, image_size))]
@@ -48,7 +48,7 @@ def seed_transform(image_size: int, in_channels: int, mean, std) -> T.Compose:
 
 
 def default_workers(device: torch.device) -> int:
-    """Seed 000 uses 8 loader workers on a GPU machine. On a CPU-only machine workers would
+    """Write-up 000 uses 8 loader workers on a GPU machine. On a CPU-only machine workers would
     compete with the training threads for the same cores, so the baseline runs in-process."""
     return min(8, os.cpu_count() or 1) if device.type == "cuda" else 0
 
@@ -61,13 +61,13 @@ def seed_loader(split: Split, batch_size: int, transform, device: torch.device, 
 
 
 def seed_optimizer(model, lr: float, weight_decay: float, total_steps: int):
-    """AdamW over all parameters with a cosine schedule, as seeds 000 and 002 set them up."""
+    """AdamW over all parameters with a cosine schedule, as write-ups 000 and 002 set them up."""
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     return optimizer, torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
 
 
 def train_epoch(model, loader, optimizer, scheduler, criterion, device, autocast) -> list[float]:
-    """Seed 002's training loop; returns the per-step losses."""
+    """Write-up 002's training loop; returns the per-step losses."""
     model.train()
     losses = []
     for images, labels in loader:

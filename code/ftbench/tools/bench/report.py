@@ -1,6 +1,6 @@
 """Result rows: ratio and target check, CSV text, and the aligned table printed at the end.
 
-Convention: ratio = time_a_s / time_b_s. Variant a is the baseline (the seeds' way, the plain
+Convention: ratio = time_a_s / time_b_s. Variant a is the baseline (the write-ups' way, the plain
 step, the model whose cost is in question), variant b the alternative. For cases a, b, c and e
 the ratio is b's speed-up over a; for case d it is a's cost relative to the base model b.
 The target column holds the bound with its direction, e.g. ">=3" or "<=1.05". Spread says how
