@@ -106,10 +106,10 @@ ifneq ($(WRITES),)
 ifeq ($(DRY_RUN)$(if $(TREE_LOCKER),,none),)
 MAKE_PID := $(shell echo $$PPID)
 TREE_LOCK := $(shell python3 $(TREE_LOCKER) $(RUN_ROOT) $(MAKE_PID) 2>&1)
-ifneq ($(TREE_LOCK),ok)
+ifneq ($(firstword $(TREE_LOCK)),ok)
 $(error $(TREE_LOCK))
 endif
-export FTBENCH_TREE_HOLDER := $(MAKE_PID)
+export FTBENCH_TREE_HOLDER := $(word 2,$(TREE_LOCK))
 endif
 endif
 # `make -n` with no .venv yet shows the plan's steps without installing anything to plan them.

@@ -47,6 +47,17 @@ def test_the_lock_goes_with_its_make(tmp_path, fake_make):
     assert treelock.hold_for_make(tmp_path / "tiny", second.pid) == "ok"  # no stale lock
 
 
+def test_a_make_started_by_a_makes_recipe_writes_as_the_first_makes_part(tmp_path, fake_make,
+                                                                         monkeypatch):
+    """`make clean-results all` runs `make all` from a recipe: the inner make must export the
+    outer make's pid, the one the lock names, or its own runs are refused as strangers."""
+    outer, inner = fake_make(), fake_make()
+    assert treelock.main(tmp_path / "tiny", outer.pid) == f"ok {outer.pid}"
+    monkeypatch.setenv(treelock.HOLDER_ENV, str(outer.pid))  # what the outer make exported
+    assert treelock.main(tmp_path / "tiny", inner.pid) == f"ok {outer.pid}"
+    assert _run_beside(tmp_path, str(outer.pid)).stdout.strip() == "None"
+
+
 def _env_without_holder() -> dict:
     return {k: v for k, v in os.environ.items() if k != treelock.HOLDER_ENV}
 

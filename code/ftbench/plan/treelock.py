@@ -135,5 +135,13 @@ def hold_for_run(tree: Path) -> str | None:
     return None
 
 
+def main(tree: Path, make_pid: int) -> str:
+    """What make reads: 'ok <pid of the make that holds the tree>' (its recipes write as that
+    make's part: a make started by another make's recipe, as `clean-results` starts `all`, holds
+    nothing of its own), or the one line that names the holder."""
+    line = hold_for_make(tree, make_pid)
+    return f"ok {_holder(lock_path(tree)).get('pid')}" if line == "ok" else line
+
+
 if __name__ == "__main__":  # make: python3 treelock.py RESULTS/PROFILE MAKE_PID
-    print(hold_for_make(Path(sys.argv[1]), int(sys.argv[2])))
+    print(main(Path(sys.argv[1]), int(sys.argv[2])))
