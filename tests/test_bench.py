@@ -21,7 +21,7 @@ from ftbench.models.methods import apply_method
 from ftbench.tools.bench import main, ours, reference
 from ftbench.tools.bench.cases import digits28_split, objects_split, resize_difference
 from ftbench.tools.bench.report import meets
-from ftbench.train.engine import train_epoch
+from ftbench.train.engine import Trainer, train_epoch
 from ftbench.train.features import CachedBatches, exact_to_cache, extract_features
 
 CPU = torch.device("cpu")
@@ -71,8 +71,8 @@ def test_reference_loop_and_our_step_take_the_same_first_step():
     criterion = nn.CrossEntropyLoss()
     opt, sched = ours.optimizer_for(built.model, tcfg, 10, 1)
     batches = Batches(split, 8, built.transform, CPU, train=False)
-    our_loss = train_epoch(built.model, batches, opt, sched, criterion, NO_AUTOCAST,
-                           tcfg).losses
+    our_loss = train_epoch(Trainer(built.model, opt, sched, criterion, NO_AUTOCAST, tcfg),
+                           batches).losses
     loader = reference.seed_loader(split, 8, reference.seed_transform(
         32, 3, built.mean, built.std), CPU, shuffle=False)
     ref_opt, ref_sched = reference.seed_optimizer(ref_model, tcfg.lr, tcfg.weight_decay, 10)
@@ -123,7 +123,7 @@ def test_classifier_trained_on_cached_features_matches_training_on_images():
     opt, sched = ours.optimizer_for(model, tcfg, 6, 3)
     batches = Batches(split, 16, built.transform, CPU, train=True, seed=3)
     for _ in range(2):
-        train_epoch(model, batches, opt, sched, criterion, NO_AUTOCAST, tcfg)
+        train_epoch(Trainer(model, opt, sched, criterion, NO_AUTOCAST, tcfg), batches)
     trained = copy.deepcopy(clf.state_dict())
 
     clf.load_state_dict(init)
@@ -132,7 +132,7 @@ def test_classifier_trained_on_cached_features_matches_training_on_images():
     opt, sched = ours.optimizer_for(clf, tcfg, 6, 3)
     cached = CachedBatches(feats, labels, 16, train=True, seed=3)
     for _ in range(2):
-        train_epoch(clf, cached, opt, sched, criterion, NO_AUTOCAST, tcfg)
+        train_epoch(Trainer(clf, opt, sched, criterion, NO_AUTOCAST, tcfg), cached)
     for k, v in clf.state_dict().items():
         torch.testing.assert_close(v, trained[k], rtol=0, atol=1e-5, msg=k)
 

@@ -88,22 +88,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    # key=value overrides may come after options too (`run KEY --profile quick train.epochs=1`)
-    args, extra = parser.parse_known_args(argv)
-    if isinstance(getattr(args, "run", None), list):  # `run KEY.. key=value..`: one list
+def _gather_overrides(parser: argparse.ArgumentParser, args: argparse.Namespace,
+                      extra: list[str]) -> None:
+    """key=value overrides may stand anywhere after the command, but argparse takes them for
+    whatever positional comes first: `run KEY.. key=value..` (one list), `render --all a=1` (a
+    table), or leaves them over after an option (`run KEY --profile quick train.epochs=1`).
+    Each `key=value` goes to `args.overrides`; anything else left over is an error."""
+    if isinstance(getattr(args, "run", None), list):
         extra = [*extra, *(k for k in args.run if "=" in k)]
         args.run = [k for k in args.run if "=" not in k]
-    if "=" in (getattr(args, "table", None) or ""):  # `render --all a=1`: an override, no table
+        if not args.run:
+            parser.error("run needs a run key, e.g. pretrain/vit-micro--s0")
+    if "=" in (getattr(args, "table", None) or ""):
         args.overrides = [args.table, *args.overrides]
         args.table = None
     if extra:
         if not hasattr(args, "overrides") or any(e.startswith("-") or "=" not in e for e in extra):
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
         args.overrides = [*args.overrides, *extra]
-    if isinstance(getattr(args, "run", None), list) and not args.run:
-        parser.error("run needs a run key, e.g. pretrain/vit-micro--s0")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    _gather_overrides(parser, args, extra)
     ctx = Context(args)
     try:
         if COMMANDS[args.command].writes_results:

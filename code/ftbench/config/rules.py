@@ -56,7 +56,7 @@ def training_images(cfg: RunConfig) -> int | None:
 
 def _batches(cfg: RunConfig, where: str) -> None:
     t, d = cfg.train, cfg.data
-    if not (d.mixup or d.cutmix):
+    if not d.mixing:
         return
     if t.batch_size % 2:
         raise UserError(f"{where}: MixUp/CutMix mix pairs of images and need an even "

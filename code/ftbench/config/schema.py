@@ -100,6 +100,11 @@ class DataConfig:
     # batches it would have mixed go unmixed and the other keeps its share
     mix_prob: float = within(0, 1, 1.0, closed_high=True)
 
+    @property
+    def mixing(self) -> bool:
+        """MixUp or CutMix is on: batches are mixed pairs with soft targets."""
+        return bool(self.mixup or self.cutmix)
+
 
 @dataclass
 class TrainConfig:

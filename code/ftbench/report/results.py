@@ -18,7 +18,7 @@ from ftbench.config import Experiment
 from ftbench.errors import UserError
 from ftbench.report import stats
 from ftbench.report.aggregate import COLUMNS, csv_text, read_csv
-from ftbench.store.layout import run_path
+from ftbench.store.layout import SUMMARY, run_path
 from ftbench.store.summary import read_summary
 
 METHOD_NAMES = {"full": "full fine-tuning", "head": "classifier only", "lora": "LoRA"}
@@ -231,7 +231,7 @@ class TableResults:
         return self.summary(g.run_id(g.seeds[0])).config
 
     def summary(self, run_id: str) -> dict:
-        return read_summary(self.run_folder(run_id) / "summary.json")
+        return read_summary(self.run_folder(run_id) / SUMMARY)
 
     def history(self, run_id: str) -> list[dict]:
         path = self.run_folder(run_id) / "epochs.jsonl"

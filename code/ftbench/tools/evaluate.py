@@ -18,6 +18,7 @@ from ftbench.errors import UserError
 from ftbench.models import weights
 from ftbench.models.methods import fuse_split_qkv
 from ftbench.store.hashing import file_sha256
+from ftbench.store.layout import SUMMARY
 from ftbench.store.summary import read_summary
 from ftbench.train import engine
 from ftbench.train.metrics import classification_metrics
@@ -41,7 +42,7 @@ def evaluate_run(folder: Path, results: Path, merged: bool = False) -> dict:
     from timm.data import resolve_data_config
 
 
-    summary = read_summary(Path(folder) / "summary.json")
+    summary = read_summary(Path(folder) / SUMMARY)
     cfg = _config(summary)
     _check_inputs(summary, results)
     # the thread count the run had: float sums, and so the last digits, depend on it

@@ -24,6 +24,7 @@ from ftbench.config.inputs import inputs_of
 from ftbench.errors import UserError
 from ftbench.report.tuning import COLUMNS, read_scores
 from ftbench.store import atomic
+from ftbench.store.layout import SUMMARY
 from ftbench.store.summary import read_summary
 from ftbench.train.run import train
 
@@ -40,7 +41,7 @@ def _score(spec: RunSpec, results: Path, root: Path) -> float:
     candidate's identity includes the planned run's, which changes when the chosen value is
     written into the config; the run it stands for does not.)"""
     folder = root / spec.table / spec.run_id
-    summary_path = folder / "summary.json"
+    summary_path = folder / SUMMARY
     if summary_path.exists():
         done = read_summary(summary_path)
         if done.identity == spec.identity or (done.config == spec.config.to_dict()

@@ -100,35 +100,51 @@ def _step(optimizer, scheduler, params, tcfg) -> None:
     scheduler.step()
 
 
-def train_epoch(model, batches, optimizer, scheduler, criterion, autocast, tcfg, *, net=None,
-                mixup=None, world=distributed.ALONE, channels_last: bool = True,
+@dataclass
+class Trainer:
+    """What the training step works with. `net` is what the step calls: the model, or its
+    data-parallel or compiled wrapper, or the classifier alone on cached features."""
+
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: object
+    criterion: nn.Module
+    autocast: Callable
+    tcfg: object  # the run's TrainConfig
+    mixup: Callable | None = None  # timm's Mixup: mixes a batch and softens its targets
+    world: distributed.World = distributed.ALONE
+    net: nn.Module | None = None
+
+    def __post_init__(self):
+        self.net = self.model if self.net is None else self.net
+
+
+def train_epoch(t: Trainer, batches, *, channels_last: bool = True,
                 desc: str = "train") -> Epoch:
     """The training step, over every batch: forward, loss, backward, and every `accum_steps`
-    steps clipping, the optimizer and the scheduler. `net` is what the step calls (the model,
-    or its data-parallel or compiled wrapper, or the classifier alone on cached features);
-    `channels_last=False` keeps inputs as they are where the switch cannot apply."""
-    net = model if net is None else net
-    params = [p for group in optimizer.param_groups for p in group["params"]]
-    set_train_mode(model)
+    steps clipping, the optimizer and the scheduler. `channels_last=False` keeps inputs as they
+    are where the switch cannot apply (cached features)."""
+    params = [p for group in t.optimizer.param_groups for p in group["params"]]
+    set_train_mode(t.model)
     done = Epoch([], 0.0, 0, 0, True)
     for step, (x, y) in enumerate(tqdm(batches, desc=desc, leave=False, disable=None)):
-        if tcfg.channels_last and channels_last:
+        if t.tcfg.channels_last and channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         target = y
-        if mixup is not None:
-            x, target = mixup(x, y)
-        with autocast():
-            logits = net(x)
-            loss = criterion(logits.float(), target)
-        if not distributed.all_finite(world, loss):
+        if t.mixup is not None:
+            x, target = t.mixup(x, y)
+        with t.autocast():
+            logits = t.net(x)
+            loss = t.criterion(logits.float(), target)
+        if not distributed.all_finite(t.world, loss):
             done.finite = False
             break
         # a rank's share of the batch counts by its size, so that the ranks' averaged
         # gradient equals the one-process gradient even when a last batch splits unevenly
-        share = len(y) * world.size / batches.global_size(step) if world.enabled else 1.0
-        (loss * share / tcfg.accum_steps).backward()
-        if (step + 1) % tcfg.accum_steps == 0 or step + 1 == len(batches):
-            _step(optimizer, scheduler, params, tcfg)
+        share = len(y) * t.world.size / batches.global_size(step) if t.world.enabled else 1.0
+        (loss * share / t.tcfg.accum_steps).backward()
+        if (step + 1) % t.tcfg.accum_steps == 0 or step + 1 == len(batches):
+            _step(t.optimizer, t.scheduler, params, t.tcfg)
         faults.point("train-step")
         done.losses.append(loss.item())
         done.loss_sum += done.losses[-1] * len(y)

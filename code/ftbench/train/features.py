@@ -32,7 +32,7 @@ def cache_blockers(cfg, model: nn.Module | None = None) -> list[str]:
         reasons.append(f"method.name is {cfg.method.name}, not head: the backbone trains")
     if cfg.data.augment:
         reasons.append(f"data.augment {list(cfg.data.augment)} changes the images every epoch")
-    if cfg.data.mixup or cfg.data.cutmix:
+    if cfg.data.mixing:
         reasons.append("MixUp/CutMix mix the images every epoch")
     for key, value in cfg.model.kwargs.items():
         if "drop" in key and value:  # drop_rate (before the classifier), drop_path_rate, ...

@@ -58,20 +58,13 @@ class Setup:
     folder: Path
     results: Path
     device: torch.device
-    world: distributed.World
     data: Splits
-    model: nn.Module
     transform: DeviceTransform
     train_batches: Batches
     val_batches: Batches
-    optimizer: torch.optim.Optimizer
-    scheduler: object
-    criterion: nn.Module
-    mixup: object
-    autocast: object
+    trainer: engine.Trainer  # model, optimizer, schedule, loss, mixing, autocast, ranks
     memory: MemoryMeter
     inputs: dict
-    net: nn.Module = None  # what the training step calls (maybe data-parallel, or compiled)
     val_module: nn.Module = None  # what validation calls (the classifier alone when cached)
     cached: bool = False
     cache_s: float = 0.0
@@ -85,6 +78,19 @@ class Setup:
     @property
     def cfg(self):
         return self.spec.config
+
+    # the trainer's parts that the rest of a run reads
+    @property
+    def model(self) -> nn.Module:
+        return self.trainer.model
+
+    @property
+    def world(self) -> distributed.World:
+        return self.trainer.world
+
+    @property
+    def autocast(self):
+        return self.trainer.autocast
 
     def sync(self) -> None:
         if self.device.type == "cuda":
@@ -115,26 +121,30 @@ class Progress:
     first_epoch: int = 1
 
 
-def _optimisation(cfg, model: nn.Module, train_batches: Batches, num_classes: int):
+def _trainer(cfg, model: nn.Module, train_batches: Batches, num_classes: int, device,
+             world) -> engine.Trainer:
     tcfg = cfg.train
+    autocast = engine.make_autocast(device, tcfg.precision)
     params = [p for p in model.parameters() if p.requires_grad]
     steps_per_epoch = math.ceil(len(train_batches) / tcfg.accum_steps)
     optimizer = engine.make_optimizer(tcfg, params)
     scheduler = engine.make_scheduler(tcfg, optimizer, tcfg.epochs * steps_per_epoch,
                                       steps_per_epoch)
-    if not (cfg.data.mixup or cfg.data.cutmix):
-        return optimizer, scheduler, nn.CrossEntropyLoss(label_smoothing=tcfg.label_smoothing), None
+    if not cfg.data.mixing:
+        loss = nn.CrossEntropyLoss(label_smoothing=tcfg.label_smoothing)
+        return engine.Trainer(model, optimizer, scheduler, loss, autocast, tcfg, world=world)
     from timm.data import Mixup  # it folds label smoothing into its soft targets
     from timm.loss import SoftTargetCrossEntropy
 
     mixup = Mixup(mixup_alpha=cfg.data.mixup, cutmix_alpha=cfg.data.cutmix,
                   prob=cfg.data.mix_prob, switch_prob=0.5,
                   label_smoothing=tcfg.label_smoothing, num_classes=num_classes)
-    return optimizer, scheduler, SoftTargetCrossEntropy(), mixup
+    return engine.Trainer(model, optimizer, scheduler, SoftTargetCrossEntropy(), autocast, tcfg,
+                          mixup=mixup, world=world)
 
 
 def _batches(cfg, data: Splits, transform, device, world):
-    mixing = bool(cfg.data.mixup or cfg.data.cutmix)
+    mixing = cfg.data.mixing
     share = (lambda n: distributed.share(world, n)) if world.enabled else None
     train = Batches(data.train, cfg.train.batch_size, transform, device, train=True,
                     seed=cfg.seed, drop_last=mixing, share=share)  # Mixup wants even batches
@@ -152,7 +162,7 @@ def setup(spec: RunSpec, results: Path, folder: Path, log=print) -> Setup:
         torch.set_num_threads(cfg.threads)
     engine.seed_everything(cfg.seed)
     data = load_splits(cfg.data)
-    distributed.check_sizes(world, cfg.train.batch_size, bool(cfg.data.mixup or cfg.data.cutmix),
+    distributed.check_sizes(world, cfg.train.batch_size, cfg.data.mixing,
                             len(data.train), min(len(data.val), len(data.test)))
     model = create_model(cfg.model, data.num_classes, cfg.data.channels, results)
     data_cfg = resolve_data_config({}, model=model)
@@ -164,12 +174,10 @@ def setup(spec: RunSpec, results: Path, folder: Path, log=print) -> Setup:
     model = model.to(device)
     if cfg.train.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    s = Setup(spec, folder, results, device, world, data, model, transform, train_batches,
-              val_batches, *_optimisation(cfg, model, train_batches, data.num_classes),
-              engine.make_autocast(device, cfg.train.precision), memory,
-              inputs_of(spec, results), params=count_parameters(model),
-              log=log if world.is_main else (lambda *_: None))
-    s.net = s.val_module = model
+    trainer = _trainer(cfg, model, train_batches, data.num_classes, device, world)
+    s = Setup(spec, folder, results, device, data, transform, train_batches, val_batches,
+              trainer, memory, inputs_of(spec, results), val_module=model,
+              params=count_parameters(model), log=log if world.is_main else (lambda *_: None))
     if cfg.probe.enabled:
         s.init_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
     _wrap(s)
@@ -191,15 +199,15 @@ def _wrap(s: Setup) -> None:
                                       cfg.train.eval_batch_size, train=False)
         s.sync()
         s.cache_s, s.cached = time.perf_counter() - t0, True
-        s.net = s.val_module = s.model.get_classifier()
+        s.trainer.net = s.val_module = s.model.get_classifier()
         s.held_bytes = s.train_batches.x.nbytes + s.val_batches.x.nbytes  # held while training
     if s.world.enabled:
         from torch.nn.parallel import DistributedDataParallel
 
-        s.net = DistributedDataParallel(
+        s.trainer.net = DistributedDataParallel(
             s.model, device_ids=[s.device.index] if s.device.type == "cuda" else None)
     if cfg.train.compile:
-        s.net = torch.compile(s.net)
+        s.trainer.net = torch.compile(s.trainer.net)
 
 
 def resume(s: Setup) -> Progress:
@@ -228,8 +236,8 @@ def resume(s: Setup) -> Progress:
         raise UserError(f"checkpoint {path} lacks weights of this model ({lacking[0]}, ...); "
                         "delete it to start this run over")
     s.model.load_state_dict(state["model"], strict=False)
-    s.optimizer.load_state_dict(state["optimizer"])
-    s.scheduler.load_state_dict(state["scheduler"])
+    s.trainer.optimizer.load_state_dict(state["optimizer"])
+    s.trainer.scheduler.load_state_dict(state["scheduler"])
     checkpoint.set_rng_state(state["rng"], s.train_batches.gen)
     p.history, p.best_state = state["history"], state["best_state"]
     p.best_acc, p.best_epoch = state["best_acc"], state["best_epoch"]
@@ -251,7 +259,8 @@ def _save_epoch(s: Setup, p: Progress, epoch: int) -> None:
         "identity": s.spec.identity, "inputs": s.inputs, "epoch": epoch, "resumes": p.resumes,
         "peak_mib": max(p.prior_peak, s.memory.peak_mib()),
         "model": {k: v for k, v in s.model.state_dict().items() if k in keep},
-        "optimizer": s.optimizer.state_dict(), "scheduler": s.scheduler.state_dict(),
+        "optimizer": s.trainer.optimizer.state_dict(),
+        "scheduler": s.trainer.scheduler.state_dict(),
         "rng": checkpoint.rng_state(s.train_batches.gen), "history": p.history,
         "best_state": p.best_state, "best_acc": p.best_acc, "best_epoch": p.best_epoch,
         "train_time": p.train_time})
@@ -264,11 +273,9 @@ def fit(s: Setup, p: Progress) -> Progress:
         s.sync()
         t0 = time.perf_counter()
         # the first epoch of a process counts the tensors a step holds (CPU; see memory.py)
-        with (s.memory.watch(s.net, s.optimizer, s.held_bytes) if epoch == p.first_epoch
-              else contextlib.nullcontext()):
-            done = engine.train_epoch(s.model, s.train_batches, s.optimizer, s.scheduler,
-                                      s.criterion, s.autocast, tcfg, net=s.net, mixup=s.mixup,
-                                      world=s.world, channels_last=not s.cached,
+        with (s.memory.watch(s.trainer.net, s.trainer.optimizer, s.held_bytes)
+              if epoch == p.first_epoch else contextlib.nullcontext()):
+            done = engine.train_epoch(s.trainer, s.train_batches, channels_last=not s.cached,
                                       desc=f"epoch {epoch}/{tcfg.epochs}")
         s.sync()
         epoch_time = time.perf_counter() - t0
@@ -285,7 +292,8 @@ def fit(s: Setup, p: Progress) -> Progress:
         val_acc = float((p_val.argmax(1) == y_val).mean())
         p.history.append({"epoch": epoch, "train_loss": loss_sum / seen,
                           "train_accuracy": correct / seen, "val_loss": val_loss,
-                          "val_accuracy": val_acc, "lr": s.optimizer.param_groups[0]["lr"],
+                          "val_accuracy": val_acc,
+                          "lr": s.trainer.optimizer.param_groups[0]["lr"],
                           "epoch_time_s": epoch_time})
         if val_acc > p.best_acc:
             p.best_acc, p.best_epoch, p.best_state = val_acc, epoch, s.snapshot()

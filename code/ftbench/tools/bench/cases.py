@@ -26,7 +26,7 @@ from ftbench.models.methods import apply_method, fuse_split_qkv
 from ftbench.tools.bench import ours, reference
 from ftbench.tools.bench.report import Row
 from ftbench.tools.bench.timing import compare
-from ftbench.train.engine import train_epoch
+from ftbench.train.engine import Trainer, train_epoch
 from ftbench.train.features import CachedBatches, extract_features
 
 
@@ -81,7 +81,7 @@ def _workers(ctx: Context) -> int:
     return reference.default_workers(ctx.device) if ctx.workers is None else ctx.workers
 
 
-def case_a(ctx: Context) -> list[Row]:
+def train_step_vs_dataloader(ctx: Context) -> list[Row]:
     s, dev = ctx.sizes, ctx.device
     split = objects_split(s.train_images)
     built = ours.build(s.cnn, 10, 3, 32, MethodConfig(name="full"), dev)
@@ -98,8 +98,8 @@ def case_a(ctx: Context) -> list[Row]:
     t = compare({
         "ref": lambda: reference.train_epoch(ref_model, loader, ref_opt, ref_sched, criterion,
                                              dev, ctx.autocast),
-        "ours": lambda: train_epoch(built.model, batches, opt, sched, criterion, ctx.autocast,
-                                    tcfg),
+        "ours": lambda: train_epoch(Trainer(built.model, opt, sched, criterion, ctx.autocast,
+                                            tcfg), batches),
     }, dev, repeats=s.repeats, warmup=s.warmup)
     notes = (f"one epoch of timm {s.cnn} (random init) full fine-tuning, {len(split)} "
              f"synth-objects images at 32 px, batch {s.batch}, AdamW + cosine, {ctx.precision}; "
@@ -118,7 +118,7 @@ def resize_difference(split: Split, size: int, mean, std, n: int = 16) -> float:
     return float((ref - ours_x).abs().max())
 
 
-def case_b(ctx: Context) -> list[Row]:
+def resize_on_device_vs_pil(ctx: Context) -> list[Row]:
     s, dev = ctx.sizes, ctx.device
     split = digits28_split(s.resize_images)
     mean, std = IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
@@ -139,7 +139,7 @@ def case_b(ctx: Context) -> list[Row]:
                 t["device"], ">=3", notes)]
 
 
-def case_c(ctx: Context) -> list[Row]:
+def cached_features_vs_recompute(ctx: Context) -> list[Row]:
     s, dev = ctx.sizes, ctx.device
     split = objects_split(s.head_images)
     built = ours.build(s.cnn, 10, 3, 32, MethodConfig(name="head"), dev)
@@ -155,7 +155,7 @@ def case_c(ctx: Context) -> list[Row]:
         batches = Batches(split, s.batch, built.transform, dev, train=True, seed=0)
         opt, sched = ours.optimizer_for(model, tcfg, steps * tcfg.epochs, steps)
         for _ in range(tcfg.epochs):
-            train_epoch(model, batches, opt, sched, criterion, ctx.autocast, tcfg)
+            train_epoch(Trainer(model, opt, sched, criterion, ctx.autocast, tcfg), batches)
         final["recompute"] = copy.deepcopy(clf.state_dict())
 
     def cached():  # the backbone once, then the classifier alone; extraction is timed too
@@ -165,7 +165,7 @@ def case_c(ctx: Context) -> list[Row]:
         batches = CachedBatches(feats, labels, s.batch, train=True, seed=0)
         opt, sched = ours.optimizer_for(clf, tcfg, steps * tcfg.epochs, steps)
         for _ in range(tcfg.epochs):
-            train_epoch(clf, batches, opt, sched, criterion, ctx.autocast, tcfg)
+            train_epoch(Trainer(clf, opt, sched, criterion, ctx.autocast, tcfg), batches)
         final["cached"] = copy.deepcopy(clf.state_dict())
 
     t = compare({"recompute": recompute, "cached": cached}, dev, repeats=s.repeats,
@@ -180,7 +180,7 @@ def case_c(ctx: Context) -> list[Row]:
                 t["recompute"], t["cached"], ">=5", notes)]
 
 
-def case_d(ctx: Context) -> list[Row]:
+def lora_merged_vs_base(ctx: Context) -> list[Row]:
     s, dev = ctx.sizes, ctx.device
     torch.manual_seed(0)
     base = create_model(ModelConfig(name=s.vit, kwargs=dict(s.vit_kwargs)), 10, 3, ".")

@@ -21,8 +21,10 @@ from ftbench.tools.bench.report import Row, csv_text, table_text
 from ftbench.train.engine import make_autocast
 from ftbench.train.provenance import device_name
 
-CASES = [("a", cases.case_a), ("b", cases.case_b), ("c", cases.case_c), ("d", cases.case_d),
-         ("e", speedups.case_e)]
+# letter (the prefix of its rows' `case` in the CSV, and what --cases picks) -> the case
+CASES = [("a", cases.train_step_vs_dataloader), ("b", cases.resize_on_device_vs_pil),
+         ("c", cases.cached_features_vs_recompute), ("d", cases.lora_merged_vs_base),
+         ("e", speedups.training_switches)]
 
 
 def parse_args(argv):

@@ -21,7 +21,7 @@ from ftbench.tools.bench import ours
 from ftbench.tools.bench.cases import Context
 from ftbench.tools.bench.report import Row
 from ftbench.tools.bench.timing import compare, time_limit
-from ftbench.train.engine import make_autocast, train_epoch
+from ftbench.train.engine import Trainer, make_autocast, train_epoch
 
 COMPILE_LIMIT_S = 150  # a cold inductor compile of the step takes ~50 s on a 2-core CPU
 
@@ -39,7 +39,7 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0][:120] if text else ''}".rstrip(": ")
 
 
-def case_e(ctx: Context) -> list[Row]:
+def training_switches(ctx: Context) -> list[Row]:
     s, dev = ctx.sizes, ctx.device
     torch.manual_seed(0)
     base = ours.build(s.cnn, 10, 3, 32, MethodConfig(name="full"), dev).model
@@ -55,7 +55,8 @@ def case_e(ctx: Context) -> list[Row]:
         net = ours.prepare(model, tcfg)
         opt, sched = ours.optimizer_for(model, tcfg, total, len(data))
         autocast = make_autocast(dev, tcfg.precision)
-        return lambda: train_epoch(model, data, opt, sched, criterion, autocast, tcfg, net=net)
+        trainer = Trainer(model, opt, sched, criterion, autocast, tcfg, net=net)
+        return lambda: train_epoch(trainer, data)
 
     fns, skipped, extra = {"plain": variant(plain)}, {}, {}
     for key, (_, _, changes) in SWITCHES.items():
