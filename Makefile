@@ -38,7 +38,19 @@ ifeq ($(shell [ "$(JOBS)" -ge 1 ] 2>/dev/null && echo ok),)
 $(error JOBS=$(JOBS) is not a number of processes at least 1; use e.g. JOBS=2)
 endif
 MAKEFLAGS += -j$(JOBS)
-export OMP_NUM_THREADS ?= $(if $(filter tiny,$(PROFILE)),1,$(shell echo $$(( $(NPROC) / $(JOBS) > 0 ? $(NPROC) / $(JOBS) : 1 ))))
+# Threads per run (ftbench/train/threads.py): one on the tiny profile; on the others the cores
+# make may use divided by JOBS, unless LAUNCH gives each run CPUs of its own (srun
+# --cpus-per-task): then the run takes the step's. A value set by the caller wins.
+ifeq ($(origin OMP_NUM_THREADS),environment)
+export OMP_NUM_THREADS
+else ifneq ($(filter tiny,$(PROFILE)),)
+export OMP_NUM_THREADS := 1
+else ifeq ($(LAUNCH),)
+export OMP_NUM_THREADS := $(shell echo $$(( $(NPROC) / $(JOBS) > 0 ? $(NPROC) / $(JOBS) : 1 )))
+endif
+# The environment's commands (torchrun) on the PATH of every recipe, and so of a job step
+# that LAUNCH starts (srun passes the PATH on): `LAUNCH="srun ... torchrun ..."` as documented.
+export PATH := $(PATH):$(abspath .venv/bin)
 
 VENV := .venv/.installed
 PY := .venv/bin/python

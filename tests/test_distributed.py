@@ -77,3 +77,34 @@ def test_sizes_that_leave_a_rank_without_work_are_one_line_errors():
                           ((32, False, 320, 1), "evaluation split of 1 images")]:
         with pytest.raises(UserError, match=message):
             check_sizes(two, *args)
+
+
+GROUP = """\
+title: Grouped
+description: two seeds in one torchrun process, as GROUP_RUNS=1 trains them
+seeds: [0, 1]
+base:
+  model: {name: vit_micro_patch8_32}
+  method: {name: full}
+  data: {name: digits, image_size: 32, train_limit: 240}
+  train: {epochs: 1, batch_size: 30, lr: 1.0e-3}
+  threads: 1
+report: {table: benchmark, caption: grouped}
+"""
+
+
+@pytest.mark.slow
+def test_grouped_runs_share_one_process_group_under_torchrun(tmp_path):
+    """The second run of a torchrun process joins the group the first one set up; it used to set
+    the group up again from torchrun's environment and die ("Connection closed by peer")."""
+    (tmp_path / "configs").mkdir()
+    shutil.copytree(ROOT / "configs" / "profiles", tmp_path / "configs" / "profiles")
+    (tmp_path / "configs" / "grp.yaml").write_text(GROUP)
+    two = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
+                          "-m", "ftbench", "run", "grp/s0", "grp/s1", "--results", "r"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert two.returncode == 0, two.stdout[-2000:] + two.stderr[-3000:]
+    for seed in (0, 1):
+        summary = json.loads((tmp_path / "r" / "tiny" / "runs" / "grp" / f"s{seed}" /
+                              "summary.json").read_text())
+        assert summary["world_size"] == 2 and summary["status"] == "ok"

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -112,7 +113,6 @@ def learning_curves(panels: dict[str, dict[str, list[dict]]], path: Path) -> Non
 
 def confusion_matrices(panels: dict[str, dict[str, list[list[int]]]], path: Path) -> None:
     """panels: dataset -> {label -> confusion matrix}; rows normalised to recall."""
-    import numpy as np
 
     with plt.rc_context(STYLE | {"axes.grid": False}):
         datasets = list(panels)
@@ -231,7 +231,6 @@ def run_curves(hist: list[dict], title: str, path: Path) -> None:
 def filter_responses(images, filters, responses, path: Path) -> None:
     """Sample images (rows) and the response of each shown first-layer filter (columns); the
     filters themselves, scaled to [0, 1] for display, head the columns."""
-    import numpy as np
 
     with plt.rc_context(STYLE | {"axes.grid": False}):
         n_img, n_f = responses.shape[:2]
@@ -288,7 +287,6 @@ def loss_landscape(line, curves: dict[str, object], side, surfaces: dict[str, ob
                    path: Path) -> None:
     """Loss along one filter-normalised direction (left) and on a plane of two (contours), for
     each state (e.g. 'before training', 'after training')."""
-    import numpy as np
 
     with plt.rc_context(STYLE):
         fig, axes = plt.subplots(1, 1 + len(surfaces), figsize=(WIDTH, 2.6))
@@ -316,7 +314,6 @@ def heatmaps(panels: dict[str, object], rows: list[str], cols: list[str], row_na
              col_name: str, path: Path, diverged: dict[str, object] | None = None) -> None:
     """One heatmap of test accuracy (%) per panel, rows x cols, on one colour scale, each
     cell's value printed in it (a dagger where a run of the cell diverged)."""
-    import numpy as np
 
     with plt.rc_context(STYLE | {"axes.grid": False}):
         values = np.array([np.asarray(v, dtype=float) for v in panels.values()])

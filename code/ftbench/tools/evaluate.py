@@ -10,6 +10,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import torch
+from timm.data import resolve_data_config
+
 from ftbench.config import RunConfig, from_dict
 from ftbench.config.inputs import input_path
 from ftbench.data.pipeline import Batches, DeviceTransform
@@ -38,8 +41,6 @@ def _check_inputs(summary, results: Path) -> None:
 
 
 def evaluate_run(folder: Path, results: Path, merged: bool = False) -> dict:
-    import torch
-    from timm.data import resolve_data_config
 
 
     summary = read_summary(Path(folder) / SUMMARY)

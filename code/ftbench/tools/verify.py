@@ -19,13 +19,17 @@ agree on at least 99% of the test images.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import math
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from ftbench.config import Experiment, RunSpec
 from ftbench.errors import UserError
@@ -59,7 +63,6 @@ class Outcome:
 
 def sample(experiments: list[Experiment], results: Path) -> list[RunSpec]:
     """One run per table: the shortest recorded wall time (ties: the first planned)."""
-    import json
 
     chosen = []
     for e in experiments:
@@ -122,7 +125,6 @@ def compare_summaries(old: dict, new: dict, tolerance: float, exact: bool) -> li
 
 
 def compare_logs(old: str, new: str) -> list[str]:
-    import json
 
     a = [json.loads(line) for line in old.splitlines()]
     b = [json.loads(line) for line in new.splitlines()]
@@ -152,22 +154,34 @@ def compare_predictions(old: Path, new: Path, exact: bool) -> list[str]:
     return out
 
 
+@contextlib.contextmanager
+def _omp_threads(threads):
+    """OMP_NUM_THREADS set to a committed run's thread count while it is retrained."""
+    before = os.environ.get("OMP_NUM_THREADS")
+    if threads:
+        os.environ["OMP_NUM_THREADS"] = str(threads)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("OMP_NUM_THREADS", None)
+        else:
+            os.environ["OMP_NUM_THREADS"] = before
+
+
 def verify_run(spec: RunSpec, results: Path, scratch: Path, tolerance: float,
                log=print) -> Outcome:
     """Retrain `spec` into `scratch` (reading the committed upstream weights) and compare."""
-    import json
 
-    import torch
 
 
     committed = run_dir(results, spec)
     old = json.loads((committed / SUMMARY).read_text())
     threads = old.get("env", {}).get("threads")
-    if threads:
-        torch.set_num_threads(int(threads))
     folder = scratch / spec.key
     shutil.rmtree(folder, ignore_errors=True)
-    train(spec, results, folder, log=lambda *_: None)
+    with _omp_threads(threads):  # the run takes its thread count from it (train.threads)
+        train(spec, results, folder, log=lambda *_: None)
     new = json.loads((folder / SUMMARY).read_text())
     exact = new["env"].get("device_name") == old.get("env", {}).get("device_name") == \
         device_name(torch.device("cpu")) and not new["env"].get("cuda")

@@ -15,6 +15,7 @@ Without torchrun (WORLD_SIZE unset or 1) everything here is a no-op.
 
 from __future__ import annotations
 
+import atexit
 import os
 from dataclasses import dataclass
 
@@ -52,9 +53,18 @@ def init(device_name: str) -> World:
     gpu = device_name != "cpu" and torch.cuda.is_available()
     if gpu:
         torch.cuda.set_device(world.local_rank)
-    if not dist.is_initialized():
+    if not dist.is_initialized():  # once per process: the runs of a group share the group
         dist.init_process_group("nccl" if gpu else "gloo")
+        atexit.register(_leave)
     return world
+
+
+def _leave() -> None:
+    """Leave the process group when the process ends. Not after each run: the seeds of a
+    configuration train one after another in one torchrun process (GROUP_RUNS=1), and a group
+    set up again from torchrun's environment finds its rendezvous store gone."""
+    if dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def _from_env() -> World:
@@ -159,6 +169,6 @@ def _comm_device() -> str:
 
 
 def finish(world: World) -> None:
+    """The end of a run's shared work: every rank waits here, then rank 0 writes alone."""
     if world.enabled and dist.is_initialized():
         dist.barrier()
-        dist.destroy_process_group()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from safetensors.torch import save_file
 
 from ftbench.data.pipeline import Batches
 from ftbench.models.factory import backbone_state
@@ -42,8 +43,6 @@ def backbone(s, p) -> dict:
     """A pretraining run's backbone (no classifier), for the runs that start from it."""
     if not s.cfg.save_backbone:
         return {}
-    from safetensors.torch import save_file
-
 
     base = s.model.get_base_model() if hasattr(s.model, "get_base_model") else s.model
     state = {k: v.contiguous() for k, v in backbone_state(base).items()}

@@ -48,6 +48,7 @@ from ftbench.train.memory import MemoryMeter
 from ftbench.train.metrics import classification_metrics
 from ftbench.train.poststeps import POST_RUN
 from ftbench.train.provenance import environment, loaded_weights
+from ftbench.train.threads import slurm_step, threads_for
 
 
 @dataclass
@@ -71,6 +72,7 @@ class Setup:
     held_bytes: int = 0  # what training holds besides the step's tensors: cached features
     params: tuple[int, int] = (0, 0)
     init_state: dict | None = None  # for write-up 001's loss landscape
+    threads_from: str = ""  # where the thread count came from (ftbench.train.threads)
     log: object = print
     started: datetime = field(default_factory=lambda: datetime.now(UTC))
     wall0: float = field(default_factory=time.perf_counter)
@@ -158,8 +160,8 @@ def setup(spec: RunSpec, results: Path, folder: Path, log=print) -> Setup:
     device = engine.resolve_device(cfg.device)
     world = distributed.init(device.type)
     device = distributed.device_for(world, device)
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
+    threads, threads_from = threads_for(cfg.threads)
+    torch.set_num_threads(threads)
     engine.seed_everything(cfg.seed)
     data = load_splits(cfg.data)
     distributed.check_sizes(world, cfg.train.batch_size, cfg.data.mixing,
@@ -177,7 +179,8 @@ def setup(spec: RunSpec, results: Path, folder: Path, log=print) -> Setup:
     trainer = _trainer(cfg, model, train_batches, data.num_classes, device, world)
     s = Setup(spec, folder, results, device, data, transform, train_batches, val_batches,
               trainer, memory, inputs_of(spec, results), val_module=model,
-              params=count_parameters(model), log=log if world.is_main else (lambda *_: None))
+              params=count_parameters(model), threads_from=threads_from,
+              log=log if world.is_main else (lambda *_: None))
     if cfg.probe.enabled:
         s.init_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
     _wrap(s)
@@ -339,6 +342,14 @@ def finish(s: Setup, p: Progress) -> Summary | None:
     return summary
 
 
+def _where(s: Setup) -> dict:
+    """What the environment does not say by itself: the weights loaded, where the thread count
+    came from, and the SLURM job step that ran the run (if one did)."""
+    step = slurm_step()
+    return ({"weights_sha256": loaded_weights(s.cfg.model, s.results),
+             "threads_from": s.threads_from} | ({"slurm": step} if step else {}))
+
+
 def _summary(s: Setup, p: Progress, metrics: dict, peak_mib: float, added: dict) -> Summary:
     cfg, data = s.cfg, s.data
     return Summary(
@@ -354,7 +365,7 @@ def _summary(s: Setup, p: Progress, metrics: dict, peak_mib: float, added: dict)
         time={"train_s": p.train_time, "per_epoch_s": p.train_time / max(len(p.history), 1),
               "feature_cache_s": s.cache_s, "wall_s": time.perf_counter() - s.wall0},
         memory={"peak_mib": peak_mib, "kind": s.memory.kind},
-        env=environment(s.device) | {"weights_sha256": loaded_weights(cfg.model, s.results)},
+        env=environment(s.device) | _where(s),
         code=code_fingerprint(),
         world_size=s.world.size,
         started=s.started.isoformat(timespec="seconds"),
