@@ -85,17 +85,18 @@ def _files(folder) -> set[str]:
 
 
 def test_each_method_keeps_what_it_trained(work):
+    card = "README.md"  # the model card, beside what each kept
     assert _files(_folder(work, "kept/lora--s0") / "weights") == {
-        "adapter/adapter_config.json", "adapter/adapter_model.safetensors", "head.safetensors"}
-    assert _files(_folder(work, "kept/head--s0") / "weights") == {"head.safetensors"}
-    assert _files(_folder(work, "kept/head-all--s0") / "weights") == {"model.safetensors"}
+        "adapter/adapter_config.json", "adapter/adapter_model.safetensors", card}
+    assert _files(_folder(work, "kept/head--s0") / "weights") == {"head.safetensors", card}
+    assert _files(_folder(work, "kept/head-all--s0") / "weights") == {"model.safetensors", card}
     assert not (_folder(work, "kept/head-none--s0") / "weights").exists()
     assert not (_folder(work, "backbone/s0") / "weights").exists()
     assert (_folder(work, "backbone/s0") / "backbone.safetensors").exists()
     lora = _summary(work, "kept/lora--s0")["weights"]
     assert lora["save_weights"] == "trainable"
     weights = _folder(work, "kept/lora--s0") / "weights"
-    assert lora["files"] == {f: (weights / f).stat().st_size for f in _files(weights)}
+    assert lora["files"] == {f: (weights / f).stat().st_size for f in _files(weights) - {card}}
     assert _summary(work, "kept/head-none--s0")["weights"]["files"] == {}
     for key in RUNS:  # a finished run holds neither its lock nor its checkpoint
         assert not (_folder(work, key) / "run.lock").exists(), key
@@ -260,7 +261,7 @@ def test_outputs_follow_the_umask(work):
     file_mode, dir_mode = 0o666 & ~mask, 0o777 & ~mask
     lora = _folder(work, "kept/lora--s0")
     files = [lora / "summary.json", lora / "predictions.npz", lora / "epochs.jsonl",
-             lora / "weights" / "head.safetensors",
+             lora / "weights" / "README.md",
              lora / "weights" / "adapter" / "adapter_config.json",
              lora / "weights" / "adapter" / "adapter_model.safetensors",
              _folder(work, "backbone/s0") / "backbone.safetensors",
@@ -289,15 +290,47 @@ def test_atomic_writes_follow_another_umask(tmp_path):
     assert _mode(tmp_path / "a.json") == 0o640 and _mode(tmp_path / "b.bin") == 0o640
 
 
-def test_the_adapter_config_lists_its_targets_in_one_order(tmp_path):
-    """peft writes target_modules in a set's hash order, which differs between processes."""
-    import json
+def test_the_adapter_is_complete_for_peft(work):
+    """The adapter names its base model, lists its targets in one order (peft writes them in a
+    set's hash order, which differs between processes) and holds the new classifier as a module
+    to save, which stock peft restores."""
+    from peft import PeftModel
 
-    from ftbench.models.weights import _sort_target_modules
+    from ftbench.models import weights
 
-    path = tmp_path / "adapter_config.json"
-    text = json.dumps({"r": 4, "target_modules": ["qkv.v", "qkv.q"]}, indent=2, sort_keys=True)
-    path.write_text(text)
-    _sort_target_modules(path)
-    assert json.loads(path.read_text())["target_modules"] == ["qkv.q", "qkv.v"]
-    assert len(path.read_text()) == len(text)  # the summary records each file's size
+    folder = _folder(work, "kept/lora--s0")
+    config = json.loads((folder / "weights" / "adapter" / "adapter_config.json").read_text())
+    assert config["target_modules"] == sorted(config["target_modules"])
+    assert config["modules_to_save"] == ["head"]
+    assert config["base_model_name_or_path"].endswith("backbone/s0/backbone.safetensors")
+    cfg, _ = _model_inputs(work, "kept/lora--s0")
+    base = weights.base_model(cfg, 10, work / "results" / "tiny", folder)
+    head = {k: v.clone() for k, v in base.get_classifier().state_dict().items()}
+    restored = PeftModel.from_pretrained(base, str(folder / "weights" / "adapter"))
+    trained = restored.get_base_model().get_classifier().modules_to_save["default"]
+    assert any(not torch.equal(head[k], v) for k, v in trained.state_dict().items())
+
+
+def card_snippet(folder) -> str:
+    """The Python block of a run's model card."""
+    text = (folder / "weights" / "README.md").read_text()
+    assert text.startswith("---\n") and "\nbase_model: " in text.split("\n---\n")[0]
+    return text.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+@pytest.mark.parametrize("key", ["kept/lora--s0", "kept/head--s0", "kept/head-all--s0"])
+def test_the_model_card_snippet_loads_and_scores_the_run(work, key):
+    """The card's snippet alone (timm, peft, the micro models' registration, and the generator
+    of the stand-in data) rebuilds the model and scores its test split: digits are 8 px, and
+    timm's transform resizes them with PIL where the run resized on the device, so a few images
+    may fall differently; at the model's own size the accuracy is the run's exactly (a committed
+    run: tests/test_saved_runs.py)."""
+    code = (card_snippet(_folder(work, key))
+            + "\nprint('ACC', (logits.argmax(1) == labels).sum().item())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=work,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    correct = int(out.stdout.split("ACC")[1])
+    summary = _summary(work, key)
+    recorded = round(summary["test"]["accuracy"] * summary["dataset"]["test"])
+    assert abs(correct - recorded) <= 3, (correct, recorded)

@@ -1,11 +1,13 @@
 """What a finished run keeps of what it trained, in the formats its users load.
 
     weights/adapter/           LoRA runs: peft's adapter folder (adapter_config.json and
-                               adapter_model.safetensors); PeftModel.from_pretrained loads it onto
-                               `base_model(...)`, the model ftbench's factory builds
-    weights/head.safetensors   LoRA and classifier-only runs: the new classifier
+                               adapter_model.safetensors), complete for peft alone: it names its
+                               base model and holds the new classifier as a module to save, so
+                               PeftModel.from_pretrained restores both onto the base model
+    weights/head.safetensors   classifier-only runs: the new classifier
     weights/model.safetensors  full fine-tuning (train.save_weights: trainable), or any run with
                                train.save_weights: all: every weight and buffer of the model
+    weights/README.md          the model card (ftbench.models.card), written with the summary
 
 Everything is safetensors: data, never code.
 """
@@ -19,7 +21,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from ftbench.errors import UserError
-from ftbench.models.factory import create_model
+from ftbench.models.factory import classifier_prefix, create_model
 from ftbench.models.methods import apply_method, split_fused_qkv, wants_split_qkv
 from ftbench.store import atomic
 from ftbench.store.atomic import DIR_MODE, FILE_MODE
@@ -40,25 +42,27 @@ def _save(state: dict, path: Path, write) -> None:
     atomic.write_atomic(path, lambda tmp: write(state, tmp))
 
 
-def save(model: nn.Module, cfg, folder: Path) -> dict:
-    """Write what `cfg.train.save_weights` asks for; returns {file: bytes} for the summary."""
+def save(model: nn.Module, cfg, folder: Path, base: str) -> dict:
+    """Write what `cfg.train.save_weights` asks for; returns {file: bytes} for the summary.
+    `base` is what the adapter names as its base model (ftbench.models.card.base_reference)."""
     out = Path(folder) / WEIGHTS
     how = cfg.train.save_weights
     if how == "none":
         return {}
     if how == "all" or cfg.method.name == "full":
         _save(_plain(model.state_dict()), out / MODEL, lambda s, t: save_file(s, str(t)))
+    elif cfg.method.name == "lora":
+        _save_adapter(model, out / ADAPTER, base)
     else:
         head = _unwrapped(model).get_classifier()
         _save(_plain(head.state_dict()), out / HEAD, lambda s, t: save_file(s, str(t)))
-        if cfg.method.name == "lora":
-            _save_adapter(model, out / ADAPTER)
     return {str(p.relative_to(out)): p.stat().st_size for p in sorted(out.rglob("*"))
             if p.is_file() and not any(part.startswith(".") for part in p.relative_to(out).parts)}
 
 
-def _save_adapter(model, folder: Path) -> None:
-    """peft's own files, written in a temporary folder and renamed into place whole."""
+def _save_adapter(model, folder: Path, base: str) -> None:
+    """peft's own files, completed (`_complete_adapter`), written in a temporary folder and
+    renamed into place whole."""
     import os
     import shutil
     import tempfile
@@ -68,7 +72,7 @@ def _save_adapter(model, folder: Path) -> None:
     try:
         model.save_pretrained(str(tmp), safe_serialization=True)
         (tmp / "README.md").unlink(missing_ok=True)  # peft's empty model card
-        _sort_target_modules(tmp / "adapter_config.json")
+        _complete_adapter(tmp, _unwrapped(model), base)
 
         for p in tmp.iterdir():  # mkdtemp and peft's writes: as readable as any other output
             os.chmod(p, FILE_MODE)
@@ -79,15 +83,27 @@ def _save_adapter(model, folder: Path) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _sort_target_modules(path: Path) -> None:
-    """peft keeps target_modules as a set and writes it in hash order, which changes from one
-    process to the next: sorted, a rebuilt adapter folder is byte-identical to the last."""
+def _complete_adapter(folder: Path, base_model: nn.Module, base: str) -> None:
+    """What peft leaves out of an adapter we train: the base model's name, and the new
+    classifier, which we train unfrozen in place (peft's `modules_to_save` would keep a second,
+    frozen copy in the model and count it twice). Saved as peft saves a module to save (its
+    weights beside the adapter's, the module listed in the config), `PeftModel.from_pretrained`
+    restores it. peft writes target_modules in set order, which changes from one process to the
+    next: sorted, a rebuilt adapter folder is byte-identical to the last."""
     import json
 
-    config = json.loads(path.read_text(encoding="utf-8"))
+    prefix = classifier_prefix(base_model)
+    path = folder / "adapter_model.safetensors"
+    weights = load_file(str(path))
+    weights |= {f"base_model.model.{prefix}.{k}": v
+                for k, v in _plain(base_model.get_classifier().state_dict()).items()}
+    save_file(dict(sorted(weights.items())), str(path))
+    config_path = folder / "adapter_config.json"
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    config |= {"base_model_name_or_path": base, "modules_to_save": [prefix]}
     if isinstance(config.get("target_modules"), list):
         config["target_modules"] = sorted(config["target_modules"])
-        path.write_text(json.dumps(config, indent=2, sort_keys=True), encoding="utf-8")
+    config_path.write_text(json.dumps(config, indent=2, sort_keys=True), encoding="utf-8")
 
 
 def base_model(cfg, num_classes: int, results: Path, folder: Path) -> nn.Module:
@@ -120,7 +136,7 @@ def load(cfg, num_classes: int, results: Path, folder: Path) -> nn.Module:
                              cfg.method)
         model.load_state_dict(_read(out / MODEL))
         return model
-    if cfg.method.name == "full" or not (out / HEAD).exists():
+    if cfg.method.name == "full" or not ((out / HEAD).exists() or (out / ADAPTER).is_dir()):
         raise UserError(f"{folder} keeps no weights (train.save_weights was "
                         f"'{cfg.train.save_weights}'); re-run it with train.save_weights="
                         "trainable to evaluate it")

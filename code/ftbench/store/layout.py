@@ -6,7 +6,7 @@ results does not load torch or timm.
         summary.json       written last: a run is finished if and only if it exists
         epochs.jsonl       per-epoch log
         predictions.npz    test labels, predictions and class probabilities
-        weights/           what the run trained (ftbench.models.weights)
+        weights/           what the run trained (ftbench.models.weights), and its card
         backbone.safetensors   a pretraining run's backbone, for the runs above it
         checkpoint.pt      the last finished epoch of an unfinished run
         run.lock           held while a process works on the run
@@ -27,6 +27,7 @@ EPOCHS = "epochs.jsonl"
 WEIGHTS = "weights"
 LOCK = "run.lock"  # no leading dot: atomic.remove_stale sweeps dot files
 BACKBONE = "backbone.safetensors"  # what a pretraining run keeps for the runs above it
+CARD = "README.md"  # in weights/: the model card (ftbench.models.card)
 
 
 def run_path(results_dir: Path, key: str) -> Path:

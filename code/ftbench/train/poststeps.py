@@ -11,6 +11,7 @@ import torch
 from safetensors.torch import save_file
 
 from ftbench.data.pipeline import Batches
+from ftbench.models.card import base_reference
 from ftbench.models.factory import backbone_state
 from ftbench.store import atomic
 from ftbench.store.layout import BACKBONE
@@ -54,7 +55,7 @@ def weights(s, p) -> dict:
     """What the run trained (ftbench.models.weights): adapters, head or the whole model."""
     from ftbench.models import weights as saved
 
-    files = saved.save(s.model, s.cfg, s.folder)
+    files = saved.save(s.model, s.cfg, s.folder, base_reference(s.cfg.model, s.results))
     return {"weights": {"save_weights": s.cfg.train.save_weights, "files": files}}
 
 

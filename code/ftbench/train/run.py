@@ -28,10 +28,12 @@ from ftbench.config.inputs import inputs_of
 from ftbench.data.pipeline import Batches, DeviceTransform
 from ftbench.data.splits import Splits, load_splits
 from ftbench.errors import UserError
+from ftbench.models.card import base_reference, card_text
 from ftbench.models.factory import create_model
 from ftbench.models.methods import apply_method, count_parameters
 from ftbench.store import atomic, runlock
 from ftbench.store.layout import (
+    CARD,
     CHECKPOINT,
     EPOCHS,
     PREDICTIONS,
@@ -334,6 +336,10 @@ def finish(s: Setup, p: Progress) -> Summary | None:
         tmp, y_true=y_test.astype(np.int16), y_pred=p_test.argmax(1).astype(np.int16),
         probs=p_test))  # its argmax is y_pred
     summary = _summary(s, p, metrics, peak_mib, added)
+    if (s.folder / WEIGHTS).is_dir():  # what it saved, described for whoever finds it
+        atomic.write_text(s.folder / WEIGHTS / CARD, card_text(
+            json.loads(summary.to_json()), base_reference(s.cfg.model, s.results),
+            str(s.folder / WEIGHTS)))
     atomic.write_text(s.folder / SUMMARY, summary.to_json())  # last: the run is finished
     (s.folder / CHECKPOINT).unlink(missing_ok=True)  # what it trained is in weights/
     s.log(f"[{s.spec.key}] test acc {metrics['accuracy']:.4f}, macro-F1 "
