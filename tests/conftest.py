@@ -16,7 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# One short LoRA run on digits (the pattern of tests/test_bad_input.py's DEMO), three seeds.
+# One short LoRA run on digits (the pattern of tests/bad_input/cases.py's DEMO), three seeds.
 # One run, one seed: the bad-input cases (whose messages name its lines) and the fuzzer.
 ONE_RUN = """\
 title: Demo

@@ -4,10 +4,7 @@ metrics (`ftbench eval`; the closing note of the change that committed them ran 
 
 from __future__ import annotations
 
-import csv
 import json
-import re
-from statistics import mean, stdev
 
 import pytest
 
@@ -74,39 +71,3 @@ def test_rewriting_results_does_not_make_the_tree_dirty(tmp_path):
     assert git_commit(tmp_path)[1] is False
     (tmp_path / "code.py").write_text("x = 2\n")
     assert git_commit(tmp_path)[1] is True
-
-
-# A number the README or ARCHITECTURE.md quotes from the committed CSVs carries a marker naming
-# where it comes from: "92.7 ± 1.7% <!-- acc table config -->" (mean and sample std of the
-# configuration's test accuracy over its seeds), "64 s <!-- wall table -->" (the sum of the
-# table's runs' wall times), "27 <!-- runs table -->". Markdown does not show the marker.
-MARKED = re.compile(r"(?P<value>[\d,.]+(?: ± [\d.]+)?)(?P<unit>%| s)? <!-- (?P<kind>acc|wall|runs) "
-                    r"(?P<table>[\w.+-]+)(?: (?P<config>[\w.+-]+))? -->")
-
-
-def _quoted(kind: str, table: str, config: str | None) -> str:
-    with open(RESULTS / f"{table}.csv", newline="", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
-    if kind == "runs":
-        return str(len(rows))
-    if kind == "wall":
-        return f"{sum(float(r['wall_s']) for r in rows):,.0f}"
-    values = [100 * float(r["accuracy"]) for r in rows
-              if r["run_id"].rsplit("--s", 1)[0] == config]
-    assert values, f"{table} has no configuration {config}"
-    return f"{mean(values):.1f}" + (f" ± {stdev(values):.1f}" if len(values) > 1 else "")
-
-
-@pytest.mark.parametrize("doc", ["README.md", "ARCHITECTURE.md"])
-def test_the_numbers_the_docs_quote_are_the_csvs(doc):
-    text = (ROOT / doc).read_text(encoding="utf-8")
-    marks = list(MARKED.finditer(text))
-    assert marks or doc != "README.md", "the README quotes no marked number"
-    wrong = [(m.group(0), _quoted(m["kind"], m["table"], m["config"])) for m in marks
-             if m["value"] != _quoted(m["kind"], m["table"], m["config"])]
-    assert not wrong, f"{doc} quotes numbers its CSVs do not give (quoted, CSV): {wrong}"
-
-
-def test_the_marker_check_can_fail():
-    m = MARKED.search("reaches 99.9 ± 0.1% <!-- acc vit-lora-food101 vit-lora -->")
-    assert m and m["value"] != _quoted(m["kind"], m["table"], m["config"])

@@ -417,8 +417,8 @@ def test_download_with_a_wrong_md5_leaves_no_file(tmp_path, server):
     assert list(tmp_path.iterdir()) == []
 
 
-OFFLINE = ("; check the network, or copy the dataset into DATA_DIR (see the README's offline "
-           "section)")
+OFFLINE = ("; check the network, or copy the dataset into DATA_DIR (see docs/reproducing.md, "
+           "Offline machines)")
 
 
 def test_download_offline_is_one_line_and_keeps_the_partial_file(tmp_path, server):

@@ -59,7 +59,8 @@ PUBLISHED = {
     "tiny-imagenet": Published(200, {"train": 100_000, "test": 10_000},
                                {"train": 500, "test": 50}),
 }
-OFFLINE = "check the network, or copy the dataset into DATA_DIR (see the README's offline section)"
+OFFLINE = ("check the network, or copy the dataset into DATA_DIR (see docs/reproducing.md, "
+           "Offline machines)")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,10 +1,9 @@
-"""The bad-input catalogue: every case gives one line naming the problem and the fix, exit
-status 2, no traceback, and writes nothing under results/ (nor anywhere else in its folder; the
-one exception, a run stopped by a full disk keeping the log of the epoch it finished, is named
-in its case).
+"""The bad-input catalogue as data: `CASES`, each an input a user may give (a config file, an
+override, a command line, a damaged results file, a full disk), the command that meets it, and
+the one line it must print; with the setups that make each input. test_bad_input.py runs them.
 
-CASES is also the README's table ("Bad input"): `test_readme_lists_every_case` keeps the two
-equal, so the documentation cannot drift from what the tool prints.
+CASES is also the table "Bad input" of docs/robustness.md: `test_the_page_lists_every_case`
+keeps the two equal, so the documentation cannot drift from what the tool prints.
 """
 
 from __future__ import annotations
@@ -12,14 +11,11 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import errno
-import hashlib
 import json
 import os
 import re
 import shlex
-import shutil
 import subprocess
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import ONE_RUN, ROOT, epoch_log, metrics_of
+from conftest import ONE_RUN, epoch_log, metrics_of
 from ftbench.cli.main import main
 from ftbench.plan import treelock
 from ftbench.store import atomic, runlock
@@ -66,7 +62,7 @@ class Ctx:
 
 @dataclass
 class Case:
-    input: str  # as the README shows it
+    input: str  # as docs/robustness.md shows it
     argv: list[str]
     message: str  # the line after "ftbench: error: ", exactly (<identity>: the demo run's)
     setup: Callable[[Ctx], None] | None = None
@@ -77,7 +73,7 @@ class Case:
 
 
 def _override(args: str, message: str, at: str = ONEOFF) -> Case:
-    """`ftbench run demo/s0 <args>`, shown in the README as the overrides themselves."""
+    """`ftbench run demo/s0 <args>`, shown in docs/robustness.md as the overrides themselves."""
     return Case(f"`{args}`", [*RUN, *shlex.split(args)], f"{at}: {message}" if at else message)
 
 
@@ -1283,156 +1279,3 @@ CASES = {
         "`ftbench run` (or a second `make`) while a make is writing the same results tree", RUN,
         "results/tiny is being written by make (", _make_holds_tree),
 }
-
-
-def _tree(folder: Path) -> dict:
-    """Every file under `folder` (but data/, where datasets live and decode caches are kept)
-    and its hash; empty folders do not count."""
-    if not folder.exists():
-        return {}
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*"))
-            if p.is_file() and p.relative_to(folder).parts[0] != "data"}
-
-
-@pytest.fixture
-def work(tmp_path, monkeypatch):
-    (tmp_path / "configs").mkdir()
-    shutil.copytree(ROOT / "configs" / "profiles", tmp_path / "configs" / "profiles")
-    (tmp_path / "configs" / "demo.yaml").write_text(DEMO)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
-def _expected(case: Case) -> str:
-    if "<identity>" not in case.message:
-        return case.message
-    from ftbench.config import find_run, load_all
-
-    return case.message.replace("<identity>", find_run(load_all(Path("configs"), "tiny"),
-                                                       "demo/s0").identity)
-
-
-@pytest.mark.parametrize("name", list(CASES))
-def test_bad_input_is_one_line_exit_2_and_writes_nothing(name, work, capsys, monkeypatch):
-    case = CASES[name]
-    for key, value in case.env.items():
-        monkeypatch.setenv(key, value)
-    with contextlib.ExitStack() as stack:
-        if case.setup:
-            case.setup(Ctx(work, monkeypatch, stack))
-        before = _tree(work)
-        capsys.readouterr()
-        try:
-            code = main(list(case.argv))
-        except SystemExit as exc:  # argparse's own errors
-            code = exc.code
-        err = capsys.readouterr().err
-        after = _tree(work)
-    expected = _expected(case)
-    assert code == 2, err
-    assert err.count("\n") == 1 and "Traceback" not in err, err
-    line = err.strip()
-    assert line.startswith("ftbench: error: "), line
-    if expected.endswith((": ", " (")):  # a list of choices, or a library's words, follows
-        assert line.removeprefix("ftbench: error: ").startswith(expected), line
-    else:
-        assert line == "ftbench: error: " + expected
-    for rel in case.keeps:
-        after.pop(rel, None)
-    assert after == before, "wrote or changed files"
-
-
-def test_debug_shows_the_traceback(work, capsys):
-    with pytest.raises(Exception, match="unknown key 'train.eopchs'"):
-        main([*RUN, "train.eopchs=3", "--debug"])
-
-
-def test_plan_make_rewrites_a_plan_it_wrote(work, capsys):
-    """The refusals above leave the ordinary case alone: plan.mk, written again and again."""
-    target = work / "results" / "tiny" / "plan.mk"
-    for _ in range(2):
-        assert main(["plan", "--make", str(target)]) == 0, capsys.readouterr().err
-    assert target.read_text().startswith("# Generated by `ftbench plan --profile tiny`")
-
-
-def test_read_only_results_folder_when_not_root(work, capsys):
-    if os.geteuid() == 0:
-        pytest.skip("root writes through permissions; the 'blocker' case covers this path")
-    (work / "ro").mkdir(mode=0o555)
-    assert main([*RUN, "--results", "ro"]) == 2
-    assert "is not writable" in capsys.readouterr().err
-
-
-def test_messages_stay_one_line_whatever_the_input_holds(work, capsys):
-    """A newline (or any other line break) in a key or a value is shown escaped."""
-    assert main(["plan", "train.epochs\u2028=3"]) == 2
-    (work / "configs" / "nl.yaml").write_text('"a\\nb\\Nc": 1\n')  # YAML's \N: U+0085
-    assert main(["plan"]) == 2
-    err = capsys.readouterr().err
-    assert len(err.splitlines()) == 2 and err.count("ftbench: error: ") == 2, err
-    assert "\\u2028" in err and "'a\\nb\\x85c'" in err
-
-
-@pytest.mark.parametrize("content", [b"\x89PNG\0", b'{"table": "de', b"", b"[1, 2]", b"3"])
-def test_status_reports_a_bad_summary_as_stale_rather_than_failing(work, capsys, content):
-    """`ftbench status` reports what it finds (exit 0): a summary that cannot be read is a
-    stale run, which `make all` redoes, not an error."""
-    (work / RUN_DIR).mkdir(parents=True)
-    (work / RUN_DIR / "summary.json").write_bytes(content)
-    assert main(["status"]) == 0
-    out = capsys.readouterr()
-    assert "stale    demo/s0: its summary.json is" in out.out and out.err == "", out
-
-
-def test_killed_writers_leftovers_are_swept_but_a_live_writers_file_is_kept(work, capsys):
-    """aggregate and render sweep the temporary files a killed writer left next to their
-    outputs; one a live writer is still writing (its time is fresh) stays."""
-    ctx = Ctx(work, pytest.MonkeyPatch(), contextlib.ExitStack())
-    _finish(ctx)
-    out = work / "results" / "tiny"
-    gen = work / "paper" / "generated" / "tiny" / "demo"
-    gen.mkdir(parents=True)
-    old, live = out / ".demo.csv.k1ll3d.csv", out / ".demo.csv.l1v3.csv"
-    old_tex, live_tex = gen / ".table.tex.k1ll3d.tex", gen / ".table.tex.l1v3.tex"
-    for p in (old, live, old_tex, live_tex):
-        p.write_text("half a file")
-    hour_ago = time.time() - 3600
-    for p in (old, old_tex):
-        os.utime(p, (hour_ago, hour_ago))
-    assert main(["aggregate", "demo"]) == 0 and main(["render", "demo"]) == 0
-    assert not old.exists() and not old_tex.exists()
-    assert live.exists() and live_tex.exists()
-
-
-def test_a_failed_write_leaves_no_temporary_file(work, monkeypatch):
-    def replace(src, dst):
-        raise OSError(errno.ENOSPC, "No space left on device")
-    monkeypatch.setattr(atomic.os, "replace", replace)
-    with pytest.raises(Exception, match="free some space"):
-        atomic.write_text(work / "out" / "x.txt", "text")
-    assert list((work / "out").iterdir()) == []
-
-
-def test_loading_is_weights_only_and_config_text_is_never_evaluated():
-    """Checkpoints and weights are data: every torch.load is weights-only; no eval/exec."""
-    for path in (ROOT / "code" / "ftbench").rglob("*.py"):
-        text = path.read_text(encoding="utf-8")
-        for call in re.findall(r"torch\.load\([^)]*\)", text):
-            assert "weights_only=True" in call, (path.name, call)
-        assert not re.search(r"(?<![\w.])(eval|exec)\(", text), path.name
-        assert "yaml.load(" not in text and "pickle.load" not in text, path.name
-
-
-def test_the_catalogue_is_large_and_its_inputs_distinct():
-    assert len(CASES) >= 100
-    inputs = [c.input for c in CASES.values()]
-    assert len(set(inputs)) == len(inputs), [i for i in inputs if inputs.count(i) > 1]
-
-
-def test_readme_lists_every_case():
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    for name, case in CASES.items():
-        message = case.message.replace("|", r"\|")
-        assert f"| {case.input} | `{message}` |" in readme or \
-            re.search(re.escape(f"| {case.input} | `{message}"), readme), name
