@@ -10,7 +10,7 @@ import pytest
 
 from conftest import ROOT
 from ftbench.config import load_all
-from ftbench.plan.freshness import state
+from ftbench.plan.state import state
 from ftbench.store.layout import run_dir
 from ftbench.tools.evaluate import evaluate_run
 

@@ -214,7 +214,7 @@ def test_stamp_holds_the_identity_and_every_value_so_a_new_default_reruns(tmp_pa
     import json
 
     from conftest import DEMO, workdir
-    from ftbench.plan.freshness import stamp_text
+    from ftbench.plan.state import stamp_text
 
     work = workdir(tmp_path, {"demo": DEMO})
     (spec,) = [r for r in config.load_all(work / "configs", "tiny", check_models=False)[0].runs

@@ -23,7 +23,7 @@ from ftbench.config import (
     with_overrides,
 )
 from ftbench.errors import UserError
-from ftbench.plan.freshness import state
+from ftbench.plan.state import state
 
 ABOVE = DEMO.replace("label: ViT-micro}", 'label: ViT-micro, pretrained: "run:backbone/s0"}')
 

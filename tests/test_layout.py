@@ -138,3 +138,15 @@ def test_light_modules_do_not_load_torch(module):
     code = f"import sys, {module}; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_runs_process_imports_no_report_or_tool_code():
+    """A run records the code it ran (train.fingerprint): what `ftbench run` imports is what
+    computes a run, so that editing the report or a tool leaves finished runs current."""
+    import subprocess
+
+    code = ("import sys, ftbench.cli.main, ftbench.cli.run, ftbench.plan.state, "
+            "ftbench.plan.treelock, ftbench.train.run; print(sorted(m for m in sys.modules "
+            "if m.startswith(('ftbench.report', 'ftbench.tools', 'ftbench.plan.freshness'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

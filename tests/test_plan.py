@@ -18,7 +18,7 @@ from ftbench.cli.main import main
 from ftbench.config import find_run, load_all, parse_overrides, with_overrides
 from ftbench.config.inputs import inputs_of
 from ftbench.errors import UserError
-from ftbench.plan import freshness, makefile
+from ftbench.plan import freshness, makefile, state
 from ftbench.plan import planner as plan
 from ftbench.report import compare
 from ftbench.store.hashing import file_sha256
@@ -150,13 +150,13 @@ def test_runs_are_done_stale_diverged_or_missing_by_content(tmp_path):
     s0, s1, s2 = _plan(work)[0].runs
     fake_summary(s0, results)
     fake_summary(s1, results, identity="0" * 16)
-    assert [freshness.state(r, results).state for r in (s0, s1, s2)] == [
+    assert [state.state(r, results).state for r in (s0, s1, s2)] == [
         "done", "stale", "missing"]
-    assert "planned " + s1.identity in freshness.state(s1, results).reason
+    assert "planned " + s1.identity in state.state(s1, results).reason
     fake_summary(s2, results, status="diverged")
-    assert freshness.state(s2, results).state == "diverged"
+    assert state.state(s2, results).state == "diverged"
     (run_dir(results, s2) / SUMMARY).write_text('{"identity": ')
-    assert freshness.state(s2, results) == freshness.RunState(
+    assert state.state(s2, results) == state.RunState(
         "stale", "its summary.json is unreadable")
 
 
@@ -170,10 +170,10 @@ def test_a_rebuilt_backbone_makes_the_runs_above_it_stale(tmp_path):
     weights.write_bytes(b"first backbone")
     file_sha256.cache_clear()
     fake_summary(run, results, inputs=inputs_of(run, results))
-    assert freshness.state(run, results).state == "done"
+    assert state.state(run, results).state == "done"
     weights.write_bytes(b"retrained backbone")
     file_sha256.cache_clear()  # a new process sees the new file
-    assert freshness.state(run, results) == freshness.RunState(
+    assert state.state(run, results) == state.RunState(
         "stale", "the backbone it starts from was trained again")
 
 
@@ -190,9 +190,9 @@ def test_a_replaced_weights_file_named_in_the_config_makes_the_run_stale(tmp_pat
     run = _plan(work)[0].runs[0]
     assert run.depends_on == []
     fake_summary(run, results, inputs=inputs_of(run, results))
-    assert freshness.state(run, results).state == "done"
+    assert state.state(run, results).state == "done"
     weights.write_bytes(b"other weights")  # same size, the same second
-    assert freshness.state(run, results) == freshness.RunState(
+    assert state.state(run, results) == state.RunState(
         "stale", "the weights file it starts from changed")
 
 
@@ -203,7 +203,7 @@ def test_refresh_sets_file_times_from_content(tmp_path):
     work = workdir(tmp_path, {"demo": TWO})
     results = work / "results" / "tiny"
     exps = _plan(work)
-    freshness.write_stamps(exps, results)
+    state.write_stamps(exps, results)
     runs = {r.run_id: r for r in exps[0].runs}
     for r in runs.values():
         fake_summary(r, results, identity="0" * 16 if r.run_id == "b--s1" else None)
@@ -232,7 +232,7 @@ def test_a_csv_that_equals_its_summaries_is_made_current(tmp_path):
     work = workdir(tmp_path, {"demo": DEMO})
     results = work / "results" / "tiny"
     exps = _plan(work)
-    freshness.write_stamps(exps, results)
+    state.write_stamps(exps, results)
     for r in exps[0].runs:
         fake_summary(r, results)
     csv = aggregate(exps[0], results)
@@ -253,18 +253,18 @@ def test_stamps_change_only_with_the_config_and_take_the_old_checkpoint_along(tm
     work = workdir(tmp_path, {"demo": DEMO})
     results = work / "results" / "tiny"
     exps = _plan(work)
-    freshness.write_stamps(exps, results)
+    state.write_stamps(exps, results)
     run = exps[0].runs[0]
     stamp = run_dir(results, run) / STAMP
     assert json.loads(stamp.read_text()) == {"identity": run.identity,
                                              "config": run.config.to_dict()}
     (run_dir(results, run) / CHECKPOINT).write_bytes(b"epoch 1 of the old configuration")
     os.utime(stamp, ns=(5, 5))
-    freshness.write_stamps(exps, results)
+    state.write_stamps(exps, results)
     assert stamp.stat().st_mtime_ns == 5 and (run_dir(results, run) / CHECKPOINT).exists()
     path = work / "configs" / "demo.yaml"
     path.write_text(path.read_text().replace("epochs: 1,", "epochs: 2,"))
-    freshness.write_stamps(_plan(work), results)
+    state.write_stamps(_plan(work), results)
     assert stamp.stat().st_mtime_ns > 5
     assert not (run_dir(results, run) / CHECKPOINT).exists()
 
@@ -317,7 +317,7 @@ def test_a_one_off_run_goes_to_its_own_folder(tmp_path, monkeypatch, capsys, res
     assert summary["identity"] == one_off.identity and summary["config"]["train"]["lr"] == 0.02
     after = {p: p.read_bytes() for p in run_dir(results, planned).rglob("*") if p.is_file()}
     assert after == before
-    assert freshness.state(planned, results).state == "done"
+    assert state.state(planned, results).state == "done"
 
 
 def test_runs_done_and_current_are_skipped(tmp_path, monkeypatch, capsys, restore_threads):

@@ -19,7 +19,7 @@ def _run_args(p) -> None:
          arguments=_run_args, writes_results=True)
 def run(ctx) -> int:
     from ftbench.config import find_run
-    from ftbench.plan.freshness import state
+    from ftbench.plan.state import state
     from ftbench.store.layout import oneoff_dir, run_dir
     from ftbench.train.run import train
 

@@ -1,88 +1,21 @@
-"""Make's view of the runs: which planned runs are done, judged by content, not file times.
-
-A run is done when its summary records the identity the plan gives it now
-(`ftbench.config.identity`) and the weights it started from are the ones on disk now
-(`ftbench.config.inputs`). File times after a clone or a copy say nothing about which file is
-older, so `refresh` sets them from content: a done run's summary is made newer than what its
+"""Make's file times, set from content (`refresh`): file times after a clone or a copy say
+nothing about which file is older, so a done run's summary is made newer than what its
 configuration's rule depends on (Make leaves it), a stale one older (Make re-runs it), and a
 table's CSV that equals what its summaries give is made newer than them, one that differs older
-(Make aggregates it again). `write_stamps` writes what each rule depends on: the stamp.
+(Make aggregates it again); comparisons.csv likewise. Done or stale is `plan.state`'s judgement.
 """
 
 from __future__ import annotations
 
-import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from ftbench.config import Experiment, RunSpec
-from ftbench.config.inputs import inputs_of
 from ftbench.errors import UserError
+from ftbench.plan.state import configurations, group_prerequisites, state
 from ftbench.report import compare
 from ftbench.report.aggregate import csv_text
-from ftbench.store import atomic, runlock
-from ftbench.store.layout import CHECKPOINT, STAMP, SUMMARY, run_dir, run_path
-
-
-@dataclass
-class RunState:
-    state: str  # done | stale | running | diverged | missing
-    reason: str = ""
-
-
-def stamp_text(spec: RunSpec) -> str:
-    """What `plan` writes next to a run: its planned identity and every resolved value."""
-    return json.dumps({"identity": spec.identity, "config": spec.config.to_dict()}, indent=2,
-                      sort_keys=True) + "\n"
-
-
-def state(spec: RunSpec, results: Path) -> RunState:
-    folder = run_dir(results, spec)
-    if runlock.is_held(folder):
-        return RunState("running")
-    try:
-        summary = json.loads((folder / SUMMARY).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return RunState("missing")
-    except (OSError, ValueError):
-        return RunState("stale", "its summary.json is unreadable")
-    if not isinstance(summary, dict):
-        return RunState("stale", "its summary.json is not a run summary")
-    if summary.get("identity") != spec.identity:
-        return RunState("stale", "its configuration, or a run it starts from, changed (identity "
-                        f"{str(summary.get('identity'))[:16]}, planned {spec.identity})")
-    inputs = summary.get("inputs", {})
-    if inputs != inputs_of(spec, results):
-        changed = [k for k, sha in inputs_of(spec, results).items()
-                   if not isinstance(inputs, dict) or inputs.get(k) != sha]
-        what = ("the weights file it starts from changed" if changed and all(
-            k.startswith("file:") for k in changed) else "the backbone it starts from was "
-            "trained again")
-        return RunState("stale", what)
-    if summary.get("status") == "diverged":
-        return RunState("diverged", "its loss became NaN or infinite")
-    return RunState("done")
-
-
-def prerequisites(spec: RunSpec, results: Path) -> list[Path]:
-    """What a run's summary depends on: its stamp and the runs it starts from."""
-    return [run_dir(results, spec) / STAMP,
-            *(run_path(results, k) / SUMMARY for k in spec.depends_on)]
-
-
-def configurations(e: Experiment) -> list[list[RunSpec]]:
-    """The runs of a table grouped by configuration (all axes equal, seeds differ)."""
-    groups: dict[tuple, list[RunSpec]] = {}
-    for r in e.runs:
-        groups.setdefault(tuple(r.axes.items()), []).append(r)
-    return list(groups.values())
-
-
-def group_prerequisites(runs: list[RunSpec], results: Path) -> list[Path]:
-    """What a configuration's summaries depend on together: with grouping, one Make rule makes
-    them all, and Make re-runs it when any of them is older than any of these."""
-    return list(dict.fromkeys(p for r in runs for p in prerequisites(r, results)))
+from ftbench.store.layout import SUMMARY, run_dir
 
 
 def _mtime(path: Path) -> int:
@@ -160,13 +93,3 @@ def _refresh_comparisons(experiments: list[Experiment], results: Path, current: 
     else:
         return 0  # already ordered right: touching it would make `make -q` see work
     return 1
-
-
-def write_stamps(experiments: list[Experiment], results: Path) -> None:
-    """Each run's stamp, rewritten only when its content changes (Make reads its time). A
-    checkpoint of the old configuration would not resume anyway; it goes with the change."""
-    for r in (r for e in experiments for r in e.runs):
-        stamp = run_dir(results, r) / STAMP
-        existed = stamp.exists()
-        if atomic.write_text_if_changed(stamp, stamp_text(r)) and existed:
-            (run_dir(results, r) / CHECKPOINT).unlink(missing_ok=True)

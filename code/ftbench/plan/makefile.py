@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 from ftbench.config import Experiment
-from ftbench.plan.freshness import configurations, group_prerequisites
+from ftbench.plan.state import configurations, group_prerequisites
 from ftbench.store import atomic
 from ftbench.store.layout import SUMMARY, run_dir
 

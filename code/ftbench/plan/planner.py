@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ftbench.config import Experiment
-from ftbench.plan import freshness, makefile
+from ftbench.plan import freshness, makefile, state
 
 
 def describe(experiments: list[Experiment]) -> str:
@@ -30,6 +30,6 @@ def describe(experiments: list[Experiment]) -> str:
 def write(experiments: list[Experiment], profile: str, results: Path, make_file: Path,
           group: bool = True) -> None:
     """The stamps, the Make fragment, and file times set from content (ftbench.plan.freshness)."""
-    freshness.write_stamps(experiments, results)
+    state.write_stamps(experiments, results)
     makefile.write_make_rules(experiments, profile, results, make_file, group)
     freshness.refresh(experiments, results)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ftbench.config import Experiment, find_run
 from ftbench.errors import UserError
-from ftbench.plan.freshness import RunState, state
+from ftbench.plan.state import RunState, state
 from ftbench.store.layout import SUMMARY, run_dir
 from ftbench.train.fingerprint import changed_code
 
