@@ -137,7 +137,7 @@ def _metadata(summary: dict, base: str) -> list[str]:
             f"    - {{type: roc_auc, name: macro-AUC, value: {test['macro_auc']:.6f}}}", "---"]
 
 
-def card_text(summary: dict, base: str, folder: str) -> str:
+def card_text(summary: dict, base: str, folder: str, profile: str) -> str:
     """The model card of a run whose summary is `summary`, its weights in `folder`."""
     c, test, key = summary["config"], summary["test"], f"{summary['table']}/{summary['run_id']}"
     method = c["method"]
@@ -161,8 +161,9 @@ def card_text(summary: dict, base: str, folder: str) -> str:
         f"validation accuracy ({summary['best_epoch']}) kept.",
         f"- Test: accuracy {test['accuracy']:.4f}, macro-F1 {test['macro_f1']:.4f}, "
         f"macro-AUC {test['macro_auc']:.4f}, loss {test['loss']:.4f}.",
-        f"- Made by: `ftbench run {key} --profile <profile>` (or `make all`), at commit "
-        f"{summary['env']['git_commit']}; every resolved setting is in the run's summary.json.",
+        f"- Made by: `make all PROFILE={profile}` (this run alone: `ftbench run {key} --profile "
+        f"{profile}`) at commit {summary['env']['git_commit']}; every resolved setting is in "
+        "the run's summary.json.",
         "- Licence: MIT (the code and these weights); the data and any pretrained weights keep "
         "their own licences.", "", "## Load and evaluate", "", "```python",
         snippet(summary, base, folder), "```", ""])

@@ -339,7 +339,7 @@ def finish(s: Setup, p: Progress) -> Summary | None:
     if (s.folder / WEIGHTS).is_dir():  # what it saved, described for whoever finds it
         atomic.write_text(s.folder / WEIGHTS / CARD, card_text(
             json.loads(summary.to_json()), base_reference(s.cfg.model, s.results),
-            str(s.folder / WEIGHTS)))
+            str(s.folder / WEIGHTS), Path(s.results).name))
     atomic.write_text(s.folder / SUMMARY, summary.to_json())  # last: the run is finished
     (s.folder / CHECKPOINT).unlink(missing_ok=True)  # what it trained is in weights/
     s.log(f"[{s.spec.key}] test acc {metrics['accuracy']:.4f}, macro-F1 "
