@@ -334,3 +334,27 @@ def test_the_model_card_snippet_loads_and_scores_the_run(work, key):
     summary = _summary(work, key)
     recorded = round(summary["test"]["accuracy"] * summary["dataset"]["test"])
     assert abs(correct - recorded) <= 3, (correct, recorded)
+
+
+def test_eval_of_a_table_writes_one_row_per_run_that_kept_weights(work, tmp_path, capsys,
+                                                                  restore_threads):
+    out = tmp_path / "eval.csv"
+    assert _cli(work, "eval", "kept", "--csv", str(out)) == 0
+    import csv
+
+    rows = list(csv.DictReader(out.open()))
+    assert [r["run"] for r in rows] == ["kept/lora--s0", "kept/head--s0", "kept/head-all--s0"]
+    assert all(r["equal"] == "True" for r in rows)
+    for r in rows:  # the CSV holds the numbers exactly (repr), as the summary has them
+        assert float(r["accuracy"]) == _summary(work, r["run"])["test"]["accuracy"]
+    assert capsys.readouterr().out.strip() == "ftbench eval: 3 of 3 runs reproduce their " \
+        "summary's test metrics"
+
+
+@pytest.mark.parametrize("args, message", [
+    ([], "eval takes a run, a table or --all (one of them)"),
+    (["kept", "--all"], "eval takes a run, a table or --all (one of them)"),
+    (["kept", "--json"], "--json prints one run; for many, use --csv FILE")])
+def test_eval_names_one_run_a_table_or_all(work, capsys, args, message):
+    assert _cli(work, "eval", *args) == 2
+    assert capsys.readouterr().err == f"ftbench: error: {message}\n"

@@ -1,12 +1,16 @@
-"""`ftbench eval`: a finished run re-evaluated from what it saved, as a reader would check it.
+"""`ftbench eval`: finished runs re-evaluated from what they saved, as a reader would check them.
 
 The model is rebuilt from the run's recorded config and its saved weights (ftbench.models.
 weights), the test split is rebuilt from the same data and split seed, and the one inference
-loop scores it. On the CPU, with the same thread count, the numbers equal the summary's.
+loop scores it. On the CPU, with the same thread count, the numbers equal the summary's. Many
+runs (a table, or every run) are evaluated in one process, one CSV row each, as timm's
+`validate.py` writes its results.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 
@@ -21,7 +25,7 @@ from ftbench.errors import UserError
 from ftbench.models import weights
 from ftbench.models.methods import fuse_split_qkv
 from ftbench.store.hashing import file_sha256
-from ftbench.store.layout import SUMMARY
+from ftbench.store.layout import SUMMARY, WEIGHTS
 from ftbench.store.summary import read_summary
 from ftbench.train import engine
 from ftbench.train.metrics import classification_metrics
@@ -41,8 +45,6 @@ def _check_inputs(summary, results: Path) -> None:
 
 
 def evaluate_run(folder: Path, results: Path, merged: bool = False) -> dict:
-
-
     summary = read_summary(Path(folder) / SUMMARY)
     cfg = _config(summary)
     _check_inputs(summary, results)
@@ -102,3 +104,34 @@ def mismatch(result: dict) -> str:
     return (f"{result['run']}: the re-evaluated test metrics differ from the summary's "
             f"({', '.join(names)}); its weights or data changed, or the device, thread count "
             "or library versions are not the run's")
+
+
+CSV_COLUMNS = ["run", "merged", "accuracy", "macro_f1", "macro_auc", "loss", "equal", "folder"]
+
+
+def keeps_weights(folder: Path) -> bool:
+    """Whether a finished run kept weights to evaluate (`train.save_weights` was not none)."""
+    return (Path(folder) / WEIGHTS).is_dir()
+
+
+def evaluate_runs(folders: list[Path], results: Path, merged: bool = False,
+                  log=print) -> list[dict]:
+    """Each run's re-evaluation, in one process, in order; a progress line each."""
+    out = []
+    for i, folder in enumerate(folders, 1):
+        out.append(evaluate_run(folder, results, merged))
+        state = "equal" if out[-1]["equal"] else "DIFFERS"
+        log(f"[{i}/{len(folders)}] {out[-1]['run']}: accuracy "
+            f"{out[-1]['metrics']['accuracy']:.4f} ({state})")
+    return out
+
+
+def csv_text(outcomes: list[dict]) -> str:
+    """One row per run: the re-evaluated metrics and whether all equal the summary's."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for r in outcomes:
+        writer.writerow({"run": r["run"], "merged": r["merged"], "equal": r["equal"],
+                         "folder": r["folder"], **{k: repr(v) for k, v in r["metrics"].items()}})
+    return buf.getvalue()
