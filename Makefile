@@ -249,7 +249,7 @@ IMAGE ?= ftbench
 DEV ?= 0
 DOCKER_USER ?=
 HOST_DATA_DIR ?= $(or $(DATA_DIR),$(HOME)/.cache/ftbench/data)
-.PHONY: docker-build docker-run docker-check
+.PHONY: docker-build docker-run docker-check cluster-check
 docker-build: ## build the CUDA image (Dockerfile) as IMAGE (default ftbench); DEV=1 adds dev tools
 	docker build --build-arg GIT_COMMIT=$$(git rev-parse HEAD 2>/dev/null || echo unknown) \
 		--build-arg DEV=$(DEV) -t $(IMAGE) .
@@ -270,6 +270,11 @@ PIP_CONF ?= auto
 docker-check: | $(VENV) ## build and run the image with buildah; compare a tiny table with the host
 	IMAGE=$(IMAGE)-check CHECK_TABLE=$(CHECK_TABLE) CA_BUNDLE='$(CA_BUNDLE)' \
 		PIP_CONF='$(PIP_CONF)' .ci/docker-check
+
+# A one-node SLURM cluster started for the check (.ci/cluster-check): a table retrained as job
+# steps, a cancelled grouped step resumed, the sbatch form, torchrun under srun, threads per step.
+cluster-check: | $(VENV) ## run the cluster guide's SLURM forms on a one-node cluster started here
+	CHECK_TABLE=$(CHECK_TABLE) .ci/cluster-check
 
 test: | $(VENV) ## lint, then the whole test suite (includes an end-to-end run to a PDF)
 	$(PY) -m ruff check code tests

@@ -133,7 +133,7 @@ RESERVED_TABLE_NAMES = frozenset({
     "all", "help", "venv", "plan", "status", "params", "paper", "tune", "data", "weights",
     "dryrun", "bench", "docker-build", "docker-run", "docker-check", "test", "test-fast", "lint",
     "clean", "clean-results", "FORCE", "claims", "profile", "compute", "tuning", "oneoff", "runs",
-    "verify", "compare", "comparisons", "deviations", "docs"})
+    "verify", "compare", "comparisons", "deviations", "docs", "cluster-check"})
 
 
 def _read(path: Path, profile: str, config_dir: Path, profile_doc: dict) -> _Sources:

@@ -135,7 +135,7 @@ class TrainConfig:
     cache_features: bool = True
     # what a finished run keeps of what it trained (ftbench.models.weights): trainable (LoRA
     # adapters and the head, or every weight of a full fine-tuning), all (the whole model),
-    # none; the run folder's size at full size is in the README
+    # none; a run folder's size at full size: docs/results.md (disk use per run)
     save_weights: SaveWeights = "trainable"
 
 

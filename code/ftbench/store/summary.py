@@ -1,4 +1,4 @@
-"""A finished run's summary: the dataclass `run.py` writes last and `aggregate` reads.
+"""A finished run's summary: the dataclass `train/run.py` writes last and `aggregate` reads.
 
 Kept free of heavy imports (no torch), so that collecting results stays fast.
 """
