@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from conftest import ROOT
 from ftbench.plan import treelock
+from helpers import ROOT
 
 
 @pytest.fixture

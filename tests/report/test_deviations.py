@@ -3,9 +3,9 @@ read from the resolved configs of both: a config edit that changes a setting cha
 
 from __future__ import annotations
 
-from conftest import ROOT
 from ftbench.config import load_all
 from ftbench.report.deviations import deviations
+from helpers import ROOT
 
 
 def _table(rows, name):

@@ -18,9 +18,9 @@ import subprocess
 import pytest
 import yaml
 
-from conftest import ROOT
 from ftbench.config import load_all
 from ftbench.report.latex import mean_std
+from helpers import ROOT
 
 
 def _make(tmp_path, *args):

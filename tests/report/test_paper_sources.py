@@ -9,8 +9,8 @@ import re
 
 import pytest
 
-from conftest import ROOT
 from ftbench.report import figures
+from helpers import ROOT
 
 MAIN = ROOT / "paper" / "main.tex"
 # What a number typed into the prose looks like: a percentage, a decimal, an angle. Lengths

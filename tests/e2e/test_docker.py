@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from helpers import ROOT
 
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
 CHECK = ROOT / ".ci" / "docker-check"

@@ -7,11 +7,11 @@ import re
 import pytest
 import yaml
 
-from conftest import ROOT, run_cli
 from ftbench import config
 from ftbench.cli.main import main
 from ftbench.config.yamlio import key_lines, load_yaml
 from ftbench.errors import UserError
+from helpers import ROOT, run_cli
 
 
 def _experiment(profile, name, overrides=None):
@@ -213,8 +213,8 @@ def test_stamp_holds_the_identity_and_every_value_so_a_new_default_reruns(tmp_pa
     identity (and the stamp, whose time Make reads), so results of the old default go stale."""
     import json
 
-    from conftest import DEMO, workdir
     from ftbench.plan.freshness import stamp_text
+    from helpers import DEMO, workdir
 
     work = workdir(tmp_path, {"demo": DEMO})
     (spec,) = [r for r in config.load_all(work / "configs", "tiny", check_models=False)[0].runs
@@ -257,7 +257,7 @@ report: {table: benchmark, caption: demo}
 
 
 def _load(tmp_path, tables, profile="tiny"):
-    from conftest import workdir
+    from helpers import workdir
 
     return config.load_all(workdir(tmp_path, tables) / "configs", profile, check_models=False)
 
@@ -325,7 +325,7 @@ def test_plain_values_read_as_yaml_1_2_in_files_and_overrides(tmp_path, text, va
 
 
 def test_a_sexagesimal_learning_rate_is_an_error_not_90(tmp_path):
-    from conftest import workdir
+    from helpers import workdir
 
     work = workdir(tmp_path, {"demo": AXIS_DEMO.replace("epochs: 1,", "epochs: 1:30,")})
     with pytest.raises(UserError, match="train.epochs"):

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import DEMO, fake_summary, workdir
 from ftbench.cli.main import main
 from ftbench.config import leaves, load_all
 from ftbench.store import runlock
 from ftbench.store.layout import run_dir
+from helpers import DEMO, fake_summary, workdir
 
 OTHER = DEMO.replace("seeds: [0, 1, 2]", "seeds: [0, 1]").replace("title: Demo", "title: Other")
 EXPLAIN = """\

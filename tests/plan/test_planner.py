@@ -13,7 +13,6 @@ import subprocess
 
 import pytest
 
-from conftest import BACKBONE, DEMO, ROOT, fake_summary, workdir
 from ftbench.cli.main import main
 from ftbench.config import find_run, load_all, parse_overrides, with_overrides
 from ftbench.config.inputs import inputs_of
@@ -23,6 +22,7 @@ from ftbench.plan import planner as plan
 from ftbench.report import compare
 from ftbench.store.hashing import file_sha256
 from ftbench.store.layout import CHECKPOINT, STAMP, SUMMARY, oneoff_dir, run_dir
+from helpers import BACKBONE, DEMO, ROOT, fake_summary, workdir
 
 TWO = DEMO.replace("seeds: [0, 1, 2]", "seeds: [0, 1]").replace(
     "report:", "axes:\n  variant:\n    values:\n      a: {}\n"

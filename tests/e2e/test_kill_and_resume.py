@@ -16,7 +16,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import ROOT, run_cli
+from helpers import ROOT, run_cli
 
 CONFIG = """\
 title: Resume

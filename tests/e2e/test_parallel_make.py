@@ -14,10 +14,10 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT
 from ftbench.config import load_all
 from ftbench.report.aggregate import MEASURED
 from ftbench.store.layout import oneoff_dir, run_dir
+from helpers import ROOT
 
 BACKBONE = """\
 title: Backbone

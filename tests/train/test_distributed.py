@@ -19,7 +19,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT
+from helpers import ROOT
 
 CONFIG = """\
 title: DDP

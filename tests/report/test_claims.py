@@ -15,12 +15,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import ROOT, fake_summary, metrics_of, predictions_with, write_predictions
 from ftbench.config import load_all
 from ftbench.errors import UserError
 from ftbench.report import claims, compare
 from ftbench.report.aggregate import aggregate
 from ftbench.report.params import COLUMNS as PARAMS_COLUMNS
+from helpers import ROOT, fake_summary, metrics_of, predictions_with, write_predictions
 
 CLAIMS = ROOT / "paper" / "claims.yaml"
 N = 100
@@ -338,7 +338,7 @@ def test_one_latency_flips_the_merge_claim(results):
 def test_a_comparison_the_data_reverse_is_contradicted(results):
     """The paired test reads the predictions: LoRA better than classifier-only on Food-101
     (every seed) contradicts write-up 000's claim about Food-101, not the one about CIFAR-100."""
-    from conftest import predictions_with, write_predictions
+    from helpers import predictions_with, write_predictions
 
     experiments, folder = results
     (e,) = [e for e in experiments if e.name == "resnet34-lora"]

@@ -19,8 +19,8 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import ROOT, workdir
 from ftbench.cli.main import main
+from helpers import ROOT, workdir
 
 BACKBONE = """\
 title: Backbone

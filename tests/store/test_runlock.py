@@ -10,12 +10,12 @@ import sys
 
 import pytest
 
-from conftest import DEMO, ROOT, workdir
 from ftbench import faults
 from ftbench.cli.main import main
 from ftbench.errors import UserError
 from ftbench.store import runlock
 from ftbench.store.layout import LOCK
+from helpers import DEMO, ROOT, workdir
 
 HEAD = DEMO.replace("{name: lora, r: 4, alpha: 8, targets: [qkv.q, qkv.v]}", "{name: head}")
 HOLDER = """\

@@ -10,10 +10,10 @@ import shutil
 
 import pytest
 
-from conftest import BACKBONE, DEMO, workdir
 from ftbench.cli.main import main
 from ftbench.config import load_all
 from ftbench.tools.verify import compare_logs, compare_predictions, compare_summaries, sample
+from helpers import BACKBONE, DEMO, workdir
 
 DOWNSTREAM = DEMO.replace("title: Demo", "title: Down").replace(
     "  model: {name: vit_micro_patch8_32, label: ViT-micro}",
@@ -83,7 +83,7 @@ def test_the_comparisons_report_each_kind_of_difference(tmp_path):
 
 
 def test_compare_passes_a_copy_and_fails_on_an_edited_cell(tmp_path, capsys):
-    from conftest import ROOT
+    from helpers import ROOT
 
     first, second = tmp_path / "a", tmp_path / "b"
     shutil.copytree(ROOT / "results" / "tiny", first, ignore=shutil.ignore_patterns("runs"))
@@ -109,7 +109,7 @@ def test_compare_passes_a_copy_and_fails_on_an_edited_cell(tmp_path, capsys):
 def test_compare_skips_the_comparisons_that_are_measurements(tmp_path, capsys):
     """A rebuild measures times again: comparisons.csv's ratios of times per epoch differ, its
     accuracy differences may not."""
-    from conftest import ROOT
+    from helpers import ROOT
 
     first, second = tmp_path / "a", tmp_path / "b"
     shutil.copytree(ROOT / "results" / "tiny", first, ignore=shutil.ignore_patterns("runs"))
@@ -143,9 +143,9 @@ def test_compare_skips_the_comparisons_that_are_measurements(tmp_path, capsys):
 def test_an_edited_params_table_is_refused(tmp_path):
     """The parameter claims read params.csv: a hand edit (7690 -> 76900 trainable) is refused
     in one line, since it is not what a recount of the paper profile gives."""
-    from conftest import ROOT
     from ftbench.errors import UserError
     from ftbench.report.params import check_params
+    from helpers import ROOT
 
     paper = load_all(ROOT / "configs", "paper")
     path = tmp_path / "params.csv"

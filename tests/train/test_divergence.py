@@ -9,9 +9,9 @@ import json
 import pytest
 import torch
 
-from conftest import fake_summary, workdir
 from ftbench.cli.main import main
 from ftbench.config import load_all
+from helpers import fake_summary, workdir
 
 CONFIG = r"""
 title: Divergence

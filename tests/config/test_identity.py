@@ -10,7 +10,6 @@ import inspect
 
 import pytest
 
-from conftest import BACKBONE, DEMO, fake_summary, workdir
 from ftbench.cli.main import main
 from ftbench.config import (
     RunConfig,
@@ -24,6 +23,7 @@ from ftbench.config import (
 )
 from ftbench.errors import UserError
 from ftbench.plan.freshness import state
+from helpers import BACKBONE, DEMO, fake_summary, workdir
 
 ABOVE = DEMO.replace("label: ViT-micro}", 'label: ViT-micro, pretrained: "run:backbone/s0"}')
 

@@ -24,8 +24,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 
-from conftest import ONE_RUN, ROOT
 from ftbench.cli.main import main
+from helpers import ONE_RUN, ROOT
 
 # Hypothesis keeps a cache (and, unless told not to, its examples) in .hypothesis/ of the
 # working folder: here, in a temporary folder, so that the repository stays clean.

@@ -8,12 +8,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import fake_summary, workdir
 from ftbench.config import load_all
 from ftbench.errors import UserError
 from ftbench.report import compare, sentences, stats
 from ftbench.report.aggregate import aggregate
 from ftbench.report.results import TableResults
+from helpers import fake_summary, workdir
 
 PAIR = """\
 title: Pair

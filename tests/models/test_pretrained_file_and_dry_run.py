@@ -6,13 +6,13 @@ import pytest
 import timm
 import torch
 
-from conftest import ROOT
 from ftbench import config
 from ftbench.config import ModelConfig, RunConfig, from_dict, validate
 from ftbench.errors import UserError
 from ftbench.models.factory import create_model
 from ftbench.report.params import count_all
 from ftbench.tools.dryrun import dry_run
+from helpers import ROOT
 
 
 @pytest.mark.slow

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import ROOT
 from ftbench import config
 from ftbench.report.params import count_all
+from helpers import ROOT
 
 
 @pytest.mark.slow

@@ -10,11 +10,11 @@ import math
 
 import pytest
 
-from conftest import ROOT
 from ftbench.config import leaves, load_all
 from ftbench.errors import UserError
 from ftbench.report.tuning import COLUMNS, edges, read_scores
 from ftbench.tools.tune import _tunable
+from helpers import ROOT
 
 PROFILE = "tiny"
 CSV = ROOT / "results" / "tuning" / f"{PROFILE}.csv"
