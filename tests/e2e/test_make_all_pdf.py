@@ -3,8 +3,9 @@
 What a reviewer does: a copy of the committed results, `make all`, which must train nothing and
 build a PDF whose tables show the CSVs' numbers. Then one configuration's config is edited, and
 `make all` must re-train exactly its runs, put their new numbers into the CSV and the PDF, and
-leave every other run alone. (Training from empty results, upstream runs first, is
-test_parallel's; `make docker-check` runs the whole micro pipeline from empty in the image.)
+leave every other run alone. (Training from empty results, upstream runs first, is in
+tests/e2e/test_parallel_make.py; `make docker-check` runs the whole micro pipeline from empty in
+the image.)
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def _check_table_in_pdf(flat: str, rows: list[dict], axes: tuple[str, str],
 
 def _check_layout(tmp_path) -> None:
     """No line runs into the margin, and every figure is drawn no wider than the text (the
-    paper includes them unscaled: tests/test_paper.py)."""
+    paper includes them unscaled: tests/report/test_paper_sources.py)."""
     log = (tmp_path / "build" / "tiny" / "paper.log").read_text(errors="replace")
     overfull = re.findall(r"Overfull \\hbox \(([\d.]+)pt too wide\)", log)
     assert not overfull, f"overfull lines in paper.log: {overfull}"

@@ -1,5 +1,5 @@
-"""Parallel safety: `make JOBS=4` and `make JOBS=1` give the same CSVs, and no two runs of any
-profile write the same file.
+"""Parallel safety: `make JOBS=4` and `make JOBS=1` give the same CSVs (that no two runs of any
+profile write the same file is tests/store/test_run_folders.py's).
 
 A backbone run and four fine-tuning runs that start from it (so Make must order them), built
 once four at a time and once one at a time. Only the columns that measure the machine (times,
@@ -14,9 +14,7 @@ import subprocess
 
 import pytest
 
-from ftbench.config import load_all
 from ftbench.report.aggregate import MEASURED
-from ftbench.store.layout import oneoff_dir, run_dir
 from helpers import ROOT
 
 BACKBONE = """\
@@ -73,14 +71,3 @@ def test_four_jobs_and_one_job_give_identical_csvs(tmp_path):
     parallel, serial = _csvs(tmp_path, 4), _csvs(tmp_path, 1)
     assert len(parallel["demo.csv"]) == 4 and len(parallel["backbone.csv"]) == 1
     assert parallel == serial
-
-
-def test_no_two_runs_share_a_folder():
-    for profile in ("tiny", "quick", "paper"):
-        runs = [r for e in load_all(ROOT / "configs", profile, check_models=False)
-                for r in e.runs]
-        folders = [run_dir("results", r) for r in runs]
-        assert len(folders) == len(set(folders)), profile
-        # nor an identity within a table (load_all refuses it), nor a one-off folder
-        assert len({(r.table, r.identity) for r in runs}) == len(runs), profile
-        assert len({oneoff_dir("results", r) for r in runs}) == len(runs), profile

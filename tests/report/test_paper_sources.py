@@ -1,7 +1,7 @@
 """The paper's sources keep its numbers honest and its pages readable: no number typed by hand
 into the prose, figures drawn at the size they are printed with no text under 7 pt, and a
 bibliography whose capitals survive BibTeX. (The built PDF's overfull boxes and figure sizes are
-checked where the end-to-end test builds it: tests/test_pipeline.py.)"""
+checked where the end-to-end test builds it: tests/e2e/test_make_all_pdf.py.)"""
 
 from __future__ import annotations
 

@@ -1,11 +1,15 @@
-"""The params table: full-size counts from the paper configurations, each tensor once."""
+"""The params table: full-size counts from the paper configurations, each tensor once, and a
+params.csv edited by hand refused."""
 
 from __future__ import annotations
+
+import shutil
 
 import pytest
 
 from ftbench import config
-from ftbench.report.params import count_all
+from ftbench.errors import UserError
+from ftbench.report.params import check_params, count_all
 from helpers import ROOT
 
 
@@ -34,3 +38,16 @@ def test_seed_001_counts_the_cifar_stem():
     (row,) = count_all(exps)  # every setting trains the same full network: counted once
     # ResNet-34 with 100 classes has 21,335,972 parameters; the 3x3 stem replaces a 7x7 conv1
     assert row["trainable_params"] == row["total_params"] == 21_335_972 - 64 * 3 * (49 - 9)
+
+
+@pytest.mark.slow
+def test_an_edited_params_table_is_refused(tmp_path):
+    """The parameter claims read params.csv: a hand edit (7690 -> 76900 trainable) is refused
+    in one line, since it is not what a recount of the paper profile gives."""
+    paper = config.load_all(ROOT / "configs", "paper")
+    path = tmp_path / "params.csv"
+    shutil.copy(ROOT / "results" / "tiny" / "params.csv", path)
+    check_params(paper, path)
+    path.write_text(path.read_text().replace(",7690,", ",76900,", 1))
+    with pytest.raises(UserError, match="differs from a recount of the paper profile"):
+        check_params(paper, path)

@@ -1,10 +1,9 @@
 """Reproduction checked in one command: `ftbench verify` retrains finished runs in a scratch
-folder and compares every number (exit 1 on a difference); `ftbench compare A B` compares two
-results folders table by table, cell by cell (exit 1 on a difference)."""
+folder and compares every number (exit 1 on a difference). (`ftbench compare A B`, two results
+folders compared cell by cell: tests/tools/test_resultsdiff.py.)"""
 
 from __future__ import annotations
 
-import csv
 import json
 import shutil
 
@@ -20,14 +19,31 @@ DOWNSTREAM = DEMO.replace("title: Demo", "title: Down").replace(
     '  model: {name: vit_micro_patch8_32, label: ViT-micro, pretrained: "run:backbone/s0"}')
 
 
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A backbone and a LoRA table on it, trained for real (one epoch each), aggregated: once
+    for the module (the tests work on copies)."""
+    import torch
+
+    down = DOWNSTREAM.replace("seeds: [0, 1, 2]", "seeds: [0, 1]")
+    work = workdir(tmp_path_factory.mktemp("verify"), {"backbone": BACKBONE, "down": down})
+    args = ["--configs", str(work / "configs"), "--results", str(work / "results")]
+    threads = torch.get_num_threads()
+    try:
+        assert main(["run", "backbone/s0", "down/s0", "down/s1", *args]) == 0
+        assert main(["aggregate", "down", *args]) == 0
+        assert main(["aggregate", "backbone", *args]) == 0
+    finally:
+        torch.set_num_threads(threads)  # the runs' `threads: 1` is the process's
+    return work
+
+
 @pytest.fixture
-def built(tmp_path, monkeypatch, restore_threads):
-    """A backbone and a LoRA table on it, trained for real (one epoch each), aggregated."""
-    work = workdir(tmp_path, {"backbone": BACKBONE, "down": DOWNSTREAM.replace(
-        "seeds: [0, 1, 2]", "seeds: [0, 1]")})
+def built(trained, tmp_path, monkeypatch, restore_threads):
+    """A private copy of the trained folder, the working directory."""
+    work = tmp_path / "work"
+    shutil.copytree(trained, work)
     monkeypatch.chdir(work)
-    assert main(["run", "backbone/s0", "down/s0", "down/s1"]) == 0
-    assert main(["aggregate", "down"]) == 0 and main(["aggregate", "backbone"]) == 0
     return work
 
 
@@ -80,77 +96,3 @@ def test_the_comparisons_report_each_kind_of_difference(tmp_path):
     assert compare_predictions(a, b, exact=True) == [
         "predictions.npz probs: 300 entries differ (largest 0.5)"]
     assert compare_predictions(a, b, exact=False) == []
-
-
-def test_compare_passes_a_copy_and_fails_on_an_edited_cell(tmp_path, capsys):
-    from helpers import ROOT
-
-    first, second = tmp_path / "a", tmp_path / "b"
-    shutil.copytree(ROOT / "results" / "tiny", first, ignore=shutil.ignore_patterns("runs"))
-    shutil.copytree(first, second)
-    assert main(["compare", str(first), str(second)]) == 0
-    out = capsys.readouterr().out
-    assert "factorial.csv: PASS" in out and "comparisons.csv: PASS" in out
-    # a measured column may differ; a result may not
-    text = (second / "factorial.csv").read_text().splitlines()
-    header = text[0].split(",")
-    cells = text[1].split(",")
-    cells[header.index("wall_s")] = "999.0"
-    cells[header.index("macro_f1")] = "0.123"
-    (second / "factorial.csv").write_text("\n".join([text[0], ",".join(cells), *text[2:]]) + "\n")
-    assert main(["compare", str(first), str(second)]) == 1
-    out = capsys.readouterr().out
-    assert "factorial.csv: FAIL, 1 of" in out and "macro_f1" in out and "wall_s" not in \
-        out.split("factorial.csv: FAIL")[1].splitlines()[0]
-    assert main(["compare", str(first), str(second), "--tolerance", "1"]) == 0
-    assert main(["compare", str(first), str(second), "--measured", "--tolerance", "1"]) == 1
-
-
-def test_compare_skips_the_comparisons_that_are_measurements(tmp_path, capsys):
-    """A rebuild measures times again: comparisons.csv's ratios of times per epoch differ, its
-    accuracy differences may not."""
-    from helpers import ROOT
-
-    first, second = tmp_path / "a", tmp_path / "b"
-    shutil.copytree(ROOT / "results" / "tiny", first, ignore=shutil.ignore_patterns("runs"))
-    shutil.copytree(first, second)
-    with open(second / "comparisons.csv", newline="") as f:
-        reader = csv.DictReader(f)
-        columns, rows = reader.fieldnames, list(reader)
-    timed = [r for r in rows if r["metric"] == "per_epoch_s"]
-    assert timed
-    for r in timed:
-        r["diff"], r["p_holm"] = "9.5", "0.5"
-
-    def write():
-        with open(second / "comparisons.csv", "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=columns, lineterminator="\n")
-            writer.writeheader()
-            writer.writerows(rows)
-
-    write()
-    assert main(["compare", str(first), str(second)]) == 0
-    measured = sum(r["metric"] in ("per_epoch_s", "peak_mib")
-                   or r["metric"].endswith("ms_per_image") for r in rows)
-    assert f"nor {measured} rows that compare measured columns" in capsys.readouterr().out
-    assert main(["compare", str(first), str(second), "--measured"]) == 1
-    next(r for r in rows if r["metric"] == "accuracy")["p_holm"] = "0.5"
-    write()
-    assert main(["compare", str(first), str(second)]) == 1
-
-
-@pytest.mark.slow
-def test_an_edited_params_table_is_refused(tmp_path):
-    """The parameter claims read params.csv: a hand edit (7690 -> 76900 trainable) is refused
-    in one line, since it is not what a recount of the paper profile gives."""
-    from ftbench.errors import UserError
-    from ftbench.report.params import check_params
-    from helpers import ROOT
-
-    paper = load_all(ROOT / "configs", "paper")
-    path = tmp_path / "params.csv"
-    shutil.copy(ROOT / "results" / "tiny" / "params.csv", path)
-    check_params(paper, path)
-    path.write_text(path.read_text().replace(",7690,", ",76900,", 1))
-    with pytest.raises(UserError, match="differs from a recount of the paper profile"):
-        check_params(paper, path)
