@@ -68,21 +68,6 @@ def test_plan_mk_defines_what_the_makefile_uses():
         assert name in makefile_used or f"$({name})" in makefile.FOOTER, name
 
 
-def test_the_makefiles_needs_plan_is_derived_not_a_hand_list():
-    """The plan is included for the goals that are runs, tables or their files: tables from
-    the config folder, files by where they live; not a list of target names kept by hand."""
-    text = re.sub(r"\\\n", " ", (ROOT / "Makefile").read_text())
-    (definition,) = re.findall(r"^NEEDS_PLAN\s*:?=(.*)$", text, re.M)
-    assert "$(TABLE_NAMES)" in definition and "filter-out" not in definition
-    (tables,) = re.findall(r"^TABLE_NAMES\s*:?=(.*)$", text, re.M)
-    assert "$(CONFIGS)" in tables and "wildcard" in tables
-    for folder in ("RESULTS", "GENERATED_ROOT", "BUILD_ROOT"):
-        assert f"$({folder})/%" in definition, folder
-    plain_targets = set(re.findall(r"^([a-z][\w-]*)\s*:(?!=)", text, re.M))
-    assert not (plain_targets - {"all"}) & set(definition.split()), \
-        "NEEDS_PLAN names targets by hand"
-
-
 def test_seeds_of_one_configuration_are_one_grouped_rule(tmp_path):
     work = workdir(tmp_path, {"backbone": BACKBONE, "demo": ABOVE})
     results = work / "results" / "tiny"

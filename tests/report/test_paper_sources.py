@@ -6,6 +6,7 @@ checked where the end-to-end test builds it: tests/e2e/test_make_all_pdf.py.)"""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -38,18 +39,43 @@ def test_the_check_catches_each_kind_of_hand_written_number(text):
 
 def test_figures_are_included_at_the_size_they_are_drawn():
     """No width or scale: a figure's fonts print at the size figures.py sets them."""
-    sources = [MAIN, *(ROOT / "code" / "ftbench" / "templates").glob("*.j2")]
+    templates = sorted((Path(figures.__file__).parent / "templates").glob("*.j2"))
+    assert templates, "the report's LaTeX templates moved: point this test at them"
+    sources = [MAIN, *templates]
     scaled = [f"{p.name}: {m.group()}" for p in sources
               for m in re.finditer(r"\\includegraphics\[[^\]]*\]", p.read_text())]
     assert not scaled, scaled
 
 
-def test_no_figure_text_is_smaller_than_7_points():
+def test_the_figure_style_sets_no_text_smaller_than_7_points():
     sizes = {k: v for k, v in figures.STYLE.items() if k.endswith(("size", "fontsize"))}
     assert all(v >= figures.MIN_POINTS >= 7 for v in sizes.values()), sizes
-    source = (ROOT / "code" / "ftbench" / "report" / "figures.py").read_text()
-    explicit = [int(n) for n in re.findall(r"fontsize=(\d+)", source)]
-    assert all(n >= figures.MIN_POINTS for n in explicit), explicit
+
+
+@pytest.mark.slow  # draws every figure of the tiny profile (seconds)
+def test_no_text_in_a_drawn_figure_is_smaller_than_7_points(tmp_path, monkeypatch):
+    """Every figure the committed tiny results give, as drawn: each visible text in it (titles,
+    labels, ticks, legends, annotations, contour labels) at least figures.MIN_POINTS."""
+    from matplotlib.text import Text
+
+    from ftbench.config import load_all
+    from ftbench.report.render import render_table
+
+    save, drawn, small = figures.save, [], []
+
+    def measure(fig, path):
+        drawn.append(path)
+        small.extend(f"{path.parent.name}/{path.name}: {t.get_text()!r} {t.get_fontsize()} pt"
+                     for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()
+                     and t.get_fontsize() < figures.MIN_POINTS)
+        save(fig, path)
+
+    monkeypatch.setattr(figures, "save", measure)
+    for e in load_all(ROOT / "configs", "tiny", check_models=False):
+        if e.runs:
+            render_table(e, ROOT / "results" / "tiny", tmp_path)
+    assert len({p.name for p in drawn}) >= 5, drawn  # every kind of figure the tables draw
+    assert not small, small
 
 
 def test_bibliography_titles_protect_their_capitals():
