@@ -255,11 +255,11 @@ docker-check: | $(VENV) ## build and run the image with buildah; compare a tiny 
 
 test: | $(VENV) ## lint, then the whole test suite (includes an end-to-end run to a PDF)
 	$(PY) -m ruff check code tests
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadfile
 
 test-fast: | $(VENV) ## lint, then the unit tests and in-process CLI errors (a few minutes)
 	$(PY) -m ruff check code tests
-	$(PY) -m pytest -m "not slow"
+	$(PY) -m pytest -n auto --dist loadfile -m "not slow"
 
 lint: | $(VENV) ## ruff on the code and the tests
 	$(PY) -m ruff check code tests

@@ -6,6 +6,7 @@ reporting. Fixtures live in conftest.py."""
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import shutil
@@ -80,12 +81,21 @@ def fake_probs(y_pred: np.ndarray, classes: int) -> np.ndarray:
     return probs
 
 
+_METRICS: dict[tuple, dict] = {}
+
+
 def metrics_of(y_true: np.ndarray, probs: np.ndarray, classes: int) -> dict:
-    """A summary's `test` block as run.py computes it from these predictions."""
+    """A summary's `test` block as run.py computes it from these predictions. Computed once per
+    content: the fake runs of a whole profile share a few patterns of predictions."""
     from ftbench.train.metrics import classification_metrics
 
-    loss = float(-np.log(probs[np.arange(len(y_true)), y_true].astype(np.float64)).mean())
-    return classification_metrics(y_true.astype(np.int64), probs, classes) | {"loss": loss}
+    key = (y_true.dtype.str, y_true.tobytes(), probs.dtype.str, probs.shape, probs.tobytes(),
+           classes)
+    if key not in _METRICS:
+        loss = float(-np.log(probs[np.arange(len(y_true)), y_true].astype(np.float64)).mean())
+        _METRICS[key] = classification_metrics(y_true.astype(np.int64), probs, classes) | {
+            "loss": loss}
+    return copy.deepcopy(_METRICS[key])
 
 
 def epoch_log(epochs: int, accuracy: float, lr: float) -> str:

@@ -6,6 +6,7 @@ value chosen for the labelled ones (an ablation changes one thing at a time)."""
 from __future__ import annotations
 
 import csv
+import functools
 import math
 
 import pytest
@@ -33,9 +34,14 @@ def _chosen() -> dict[str, dict[str, dict]]:
     return out
 
 
+@functools.cache
+def _experiments() -> tuple:
+    """The tiny profile's tables, planned once for the module (a second each): tests read them."""
+    return tuple(load_all(ROOT / "configs", PROFILE, check_models=False))
+
+
 def _tuned_tables():
-    return [e for e in load_all(ROOT / "configs", PROFILE, check_models=False)
-            if e.runs and e.tune.key]
+    return [e for e in _experiments() if e.runs and e.tune.key]
 
 
 def test_some_tables_are_tuned():
@@ -79,7 +85,7 @@ def test_the_configs_hold_the_chosen_values(table):
 
 
 def test_tune_all_skips_the_tables_without_a_tune_block_but_a_named_one_is_refused():
-    tables = [e for e in load_all(ROOT / "configs", PROFILE, check_models=False) if e.runs]
+    tables = [e for e in _experiments() if e.runs]
     untuned = [e for e in tables if not e.tune.key]
     assert untuned, "every table is tuned: this test needs one that is not"
     assert _tunable(tables, PROFILE, named=False) == _tuned_tables()
@@ -173,7 +179,7 @@ def test_the_papers_tuning_sentence_counts_the_choices_of_the_best_score_only():
     a target (its last rung by construction), is stated apart and must not be counted."""
     from ftbench.report.render import _tuning_macros
 
-    experiments = load_all(ROOT / "configs", PROFILE, check_models=False)
+    experiments = list(_experiments())
     targets = {e.name for e in experiments if e.tune.key and e.tune.target}
     rows = read_scores(CSV)
     assert targets and any(r["table"] in targets for r in rows)
