@@ -233,7 +233,7 @@ dryrun: | $(VENV) ## every paper run at full size: two CPU steps, shapes and cou
 		--generated $(GENERATED_ROOT)
 
 # The figures the documentation quotes from the committed results (README.md, ARCHITECTURE.md,
-# docs/*.md), written again from the CSVs; tests/test_docs.py fails while a page differs.
+# docs/*.md), written again from the CSVs; tests/docs/test_docs.py fails while a page differs.
 .PHONY: docs
 docs: | $(VENV) ## rewrite the figures the docs quote from the committed CSVs (results/tiny, bench)
 	$(PY) -m ftbench.tools.docfigures --results $(RESULTS)
@@ -278,11 +278,11 @@ cluster-check: | $(VENV) ## run the cluster guide's SLURM forms on a one-node cl
 
 test: | $(VENV) ## lint, then the whole test suite (includes an end-to-end run to a PDF)
 	$(PY) -m ruff check code tests
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadfile
 
 test-fast: | $(VENV) ## lint, then the unit tests and in-process CLI errors (a few minutes)
 	$(PY) -m ruff check code tests
-	$(PY) -m pytest -m "not slow"
+	$(PY) -m pytest -n auto --dist loadfile -m "not slow"
 
 lint: | $(VENV) ## ruff on the code and the tests
 	$(PY) -m ruff check code tests

@@ -23,11 +23,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import ONE_RUN, epoch_log, metrics_of
+import fakes
 from ftbench.cli.main import main
 from ftbench.plan import treelock
 from ftbench.store import atomic, runlock
 from ftbench.train import checkpoint
+from helpers import ONE_RUN, epoch_log, metrics_of
 
 DEMO = ONE_RUN
 # Two configurations of one table, for the cases that compare runs
@@ -246,15 +247,13 @@ def _checkpoint(identity: str | None, truncate: bool = False, keys: dict | None 
 
 
 def _data(fake: str, then=None):
-    """A fake of a real dataset in its native format under data/ (tests/test_files.py)."""
+    """A fake of a real dataset in its native format under data/ (tests/fakes.py)."""
     def setup(ctx: Ctx):
-        import test_files
-
         root = ctx.work / "data"
         if fake == "cifar10":
-            test_files.fake_cifar(root, monkeypatch=ctx.monkeypatch)
+            fakes.fake_cifar(root, monkeypatch=ctx.monkeypatch)
         else:
-            getattr(test_files, f"fake_{fake}")(root)
+            getattr(fakes, f"fake_{fake}")(root)
         if then:
             then(root)
     return setup
@@ -285,9 +284,7 @@ def _unknown_wnid(root: Path) -> None:
 
 
 def _mnist_labels_short(root: Path) -> None:
-    from test_files import _idx
-
-    _idx(root / "MNIST" / "raw" / "train-labels-idx1-ubyte", np.arange(59) % 10)
+    fakes.write_idx(root / "MNIST" / "raw" / "train-labels-idx1-ubyte", np.arange(59) % 10)
 
 
 def _upstream(then=None):

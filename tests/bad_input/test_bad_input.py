@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from bad_input.cases import CASES, DEMO, RUN, RUN_DIR, Case, Ctx, _finish
-from conftest import ROOT
 from ftbench.cli.main import main
 from ftbench.store import atomic
+from helpers import ROOT
 
 
 def _tree(folder: Path) -> dict:

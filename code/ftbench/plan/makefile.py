@@ -2,7 +2,7 @@
 the CSV and the rendered LaTeX, from one template.
 
 The fragment uses variables the Makefile defines (`MAKEFILE_NEEDS`) and defines variables the
-Makefile uses (`DEFINES`); tests/test_plan.py checks both lists against the Makefile.
+Makefile uses (`DEFINES`); tests/plan/test_planner.py checks both lists against the Makefile.
 """
 
 from __future__ import annotations

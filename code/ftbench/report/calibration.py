@@ -10,7 +10,7 @@ about 5% of such comparisons; the pooled McNemar test, which counts every (seed,
 independent trial, rejects far more often.
 
 The paper's Method section cites these rates (generated, like every number), and
-tests/test_stats.py checks them.
+tests/report/test_stats.py checks them.
 """
 
 from __future__ import annotations

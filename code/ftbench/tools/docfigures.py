@@ -10,7 +10,7 @@ A page marks each generated region, inline or as a block of lines:
 
 `make docs` (`python -m ftbench.tools.docfigures`) rewrites every region of README.md,
 ARCHITECTURE.md and docs/*.md from `results/tiny/*.csv` (and `results/bench/*.csv`), and
-`--check` exits 1 naming the pages that differ, which tests/test_docs.py runs: a rebuild of the
+`--check` exits 1 naming the pages that differ, which tests/docs/test_docs.py runs: a rebuild of the
 results that changes a number makes that test say "run make docs" instead of leaving a page that
 quotes old numbers. Accuracies are the mean and sample standard deviation over a
 configuration's random seeds, in percent, as the paper's tables give them.

@@ -9,7 +9,7 @@ reached by the smallest value, says the grid was too narrow. The runs go to
 `<results>/tuning/<profile>/`, one folder per (run, value), reused
 when their identity is unchanged, and the scores to `<results>/tuning/<profile>.csv`, which is
 committed with the tiny profile's results. The configs then hold the chosen values, and
-tests/test_tuning.py checks that they still do.
+tests/tools/test_tune.py checks that they still do.
 """
 
 from __future__ import annotations
