@@ -7,6 +7,7 @@ reporting. Fixtures live in conftest.py."""
 from __future__ import annotations
 
 import copy
+import importlib.util
 import json
 import os
 import shutil
@@ -174,3 +175,11 @@ def fake_summary(spec, results: Path, correct: np.ndarray | None = None, *,
     if write:
         (folder / "summary.json").write_text(summary.to_json())
     return summary
+
+
+def script_module(path: Path, name: str):
+    """A helper script of .ci/ (not a package) imported as a module, for testing its functions."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -4,13 +4,12 @@ and that its checks of the runs' summaries fail on what they must catch."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 
 import pytest
 
-from helpers import ROOT
+from helpers import ROOT, script_module
 
 HELPER = ROOT / ".ci" / "cluster_check.py"
 
@@ -24,10 +23,7 @@ def test_make_cluster_check_runs_the_script():
 
 @pytest.fixture
 def helper():
-    spec = importlib.util.spec_from_file_location("cluster_check", HELPER)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return script_module(HELPER, "cluster_check")
 
 
 def _summary(results, key: str, slurm: dict | None) -> None:

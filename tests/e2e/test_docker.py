@@ -6,7 +6,6 @@ too slow for the test suite; here its helper is tested on small inputs."""
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 import os
 import re
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import ROOT
+from helpers import ROOT, script_module
 
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
 CHECK = ROOT / ".ci" / "docker-check"
@@ -233,10 +232,7 @@ def test_no_machine_paths_in_the_docker_files():
 
 @pytest.fixture
 def helper():
-    spec = importlib.util.spec_from_file_location("docker_check", HELPER)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return script_module(HELPER, "docker_check")
 
 
 def _write_csv(path: Path, rows: list[dict]) -> str:
