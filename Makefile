@@ -38,18 +38,22 @@ ifeq ($(shell [ "$(JOBS)" -ge 1 ] 2>/dev/null && echo ok),)
 $(error JOBS=$(JOBS) is not a number of processes at least 1; use e.g. JOBS=2)
 endif
 MAKEFLAGS += -j$(JOBS)
-# Threads per run (ftbench/train/threads.py): one on the tiny profile; on the others the cores
-# make may use divided by JOBS, unless LAUNCH gives each run CPUs of its own (srun
-# --cpus-per-task): then the run takes the step's. A value set by the caller wins.
-ifeq ($(origin OMP_NUM_THREADS),environment)
-export OMP_NUM_THREADS
-else ifneq ($(filter tiny,$(PROFILE)),)
-export OMP_NUM_THREADS := 1
+# Threads per run (code/ftbench/train/threads.py), FTBENCH_THREADS: one on the tiny profile,
+# whatever the environment or the launcher (its numbers must not depend on the machine); on the
+# others the cores make may use divided by JOBS, unless LAUNCH gives each run CPUs of its own
+# (srun --cpus-per-task): then the run takes its step's. OMP_NUM_THREADS follows, for libraries
+# that read only it.
+ifneq ($(filter tiny,$(PROFILE)),)
+export FTBENCH_THREADS := 1
 else ifeq ($(LAUNCH),)
-export OMP_NUM_THREADS := $(shell echo $$(( $(NPROC) / $(JOBS) > 0 ? $(NPROC) / $(JOBS) : 1 )))
+export FTBENCH_THREADS ?= $(shell echo $$(( $(NPROC) / $(JOBS) > 0 ? $(NPROC) / $(JOBS) : 1 )))
+endif
+ifneq ($(FTBENCH_THREADS),)
+export OMP_NUM_THREADS := $(FTBENCH_THREADS)
 endif
 # The environment's commands (torchrun) on the PATH of every recipe, and so of a job step
 # that LAUNCH starts (srun passes the PATH on): `LAUNCH="srun ... torchrun ..."` as documented.
+# Appended, so that the system's python3 still creates the environment.
 export PATH := $(PATH):$(abspath .venv/bin)
 
 VENV := .venv/.installed
@@ -240,7 +244,7 @@ docs: | $(VENV) ## rewrite the figures the docs quote from the committed CSVs (r
 
 # Speed as measured ratios, each pair side by side in one process (code/ftbench/tools/bench/).
 .PHONY: bench
-bench: | $(VENV) ## time ours vs the seeds' loops, cached features, merged LoRA, speed switches
+bench: | $(VENV) ## time ours vs the write-ups' loops, cached features, merged LoRA, speed switches
 	$(PY) -m ftbench.tools.bench --threads $(NPROC)  # every core, whatever a profile sets
 
 # The CUDA image: the same pipeline, with the data root, results/ and the PDF folder mounted from

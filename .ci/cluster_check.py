@@ -38,8 +38,10 @@ def group(table: str, n: str) -> None:
 
 
 def steps(results: str, *keys: str) -> None:
-    one_job = keys[0] == "--one-job"
+    one_job = bool(keys) and keys[0] == "--one-job"
     keys = keys[1:] if one_job else keys
+    if not keys:
+        fail("no runs to check")
     seen = {}
     for key in keys:
         env = _summary(results, key)["env"]

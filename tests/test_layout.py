@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from helpers import ROOT
+
 PACKAGE = Path(__file__).resolve().parents[1] / "code" / "ftbench"
 STAGES = ["store", "config", "data", "models", "train", "report", "plan", "tools", "cli"]
 BASE = {"ftbench", "ftbench.errors", "ftbench.faults"}
@@ -140,13 +142,19 @@ def test_light_modules_do_not_load_torch(module):
     assert out.stdout.strip() == "False"
 
 
-def test_a_runs_process_imports_no_report_or_tool_code():
+def test_a_runs_process_imports_no_report_or_tool_code(tmp_path):
     """A run records the code it ran (train.fingerprint): what `ftbench run` imports is what
-    computes a run, so that editing the report or a tool leaves finished runs current."""
+    computes a run, so that editing the report or a tool leaves finished runs current. The
+    command runs for real up to the training, which a stub replaces to list the modules."""
     import subprocess
 
-    code = ("import sys, ftbench.cli.main, ftbench.cli.run, ftbench.plan.state, "
-            "ftbench.plan.treelock, ftbench.train.run; print(sorted(m for m in sys.modules "
-            "if m.startswith(('ftbench.report', 'ftbench.tools', 'ftbench.plan.freshness'))))")
+    code = ("import sys, ftbench.train.run as run\n"
+            "def listing(*args, **kwargs):\n"
+            "    print(sorted(m for m in sys.modules if m.startswith(('ftbench.report', "
+            "'ftbench.tools', 'ftbench.plan.freshness'))))\n"
+            "run.train = listing\n"
+            "from ftbench.cli.main import main\n"
+            f"main(['run', 'pretrain/vit-micro--s0', '--configs', {str(ROOT / 'configs')!r}, "
+            f"'--results', {str(tmp_path)!r}])\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    assert out.stdout.strip() == "[]", out.stdout

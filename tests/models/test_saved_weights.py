@@ -324,7 +324,7 @@ def test_the_model_card_snippet_loads_and_scores_the_run(work, key):
     of the stand-in data) rebuilds the model and scores its test split: digits are 8 px, and
     timm's transform resizes them with PIL where the run resized on the device, so a few images
     may fall differently; at the model's own size the accuracy is the run's exactly (a committed
-    run: tests/test_saved_runs.py)."""
+    run: tests/results/test_saved_runs.py)."""
     code = (card_snippet(_folder(work, key))
             + "\nprint('ACC', (logits.argmax(1) == labels).sum().item())")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=work,
@@ -358,3 +358,19 @@ def test_eval_of_a_table_writes_one_row_per_run_that_kept_weights(work, tmp_path
 def test_eval_names_one_run_a_table_or_all(work, capsys, args, message):
     assert _cli(work, "eval", *args) == 2
     assert capsys.readouterr().err == f"ftbench: error: {message}\n"
+
+
+def test_eval_of_a_table_reports_a_broken_run_as_a_row_and_goes_on(work, tmp_path, capsys,
+                                                                   restore_threads):
+    import csv
+
+    copy = tmp_path / "work"
+    shutil.copytree(work, copy)
+    head = copy / "results" / "tiny" / "runs" / "kept" / "head--s0" / "weights" / "head.safetensors"
+    head.write_bytes(head.read_bytes()[:40])
+    out = tmp_path / "eval.csv"
+    assert _cli(copy, "eval", "kept", "--csv", str(out)) == 1
+    rows = {r["run"].split("/")[-1]: r for r in csv.DictReader(out.open())}
+    assert "cannot be read" in rows["head--s0"]["error"] and rows["head--s0"]["equal"] == "False"
+    assert rows["lora--s0"]["equal"] == rows["head-all--s0"]["equal"] == "True"
+    assert "ftbench eval: 2 of 3 runs reproduce" in capsys.readouterr().out

@@ -63,7 +63,7 @@ def test_meets_reads_the_direction_of_the_target():
 
 @pytest.mark.slow
 def test_reference_loop_and_our_step_take_the_same_first_step():
-    """Same weights, same batch: the seed-style loop and ours give the same loss and update."""
+    """Same weights, same batch: the write-ups' loop and ours give the same loss and update."""
     split = objects_split(8)
     built = ours.build("resnet34_micro", 10, 3, 32, MethodConfig(name="full"), CPU)
     ref_model = copy.deepcopy(built.model)
@@ -73,9 +73,9 @@ def test_reference_loop_and_our_step_take_the_same_first_step():
     batches = Batches(split, 8, built.transform, CPU, train=False)
     our_loss = train_epoch(Trainer(built.model, opt, sched, criterion, NO_AUTOCAST, tcfg),
                            batches).losses
-    loader = reference.seed_loader(split, 8, reference.seed_transform(
+    loader = reference.writeup_loader(split, 8, reference.writeup_transform(
         32, 3, built.mean, built.std), CPU, shuffle=False)
-    ref_opt, ref_sched = reference.seed_optimizer(ref_model, tcfg.lr, tcfg.weight_decay, 10)
+    ref_opt, ref_sched = reference.writeup_optimizer(ref_model, tcfg.lr, tcfg.weight_decay, 10)
     ref_loss = reference.train_epoch(ref_model, loader, ref_opt, ref_sched, criterion, CPU,
                                      NO_AUTOCAST)
     assert len(our_loss) == len(ref_loss) == 1

@@ -56,7 +56,7 @@ def evaluate(ctx) -> int:
     if ctx.args.json and many:
         raise UserError("--json prints one run; for many, use --csv FILE")
     progress = (lambda line: print(line, file=sys.stderr)) if many else (lambda line: None)
-    outcomes = evaluate_runs(folders, ctx.results, ctx.args.merged, log=progress)
+    outcomes = evaluate_runs(folders, ctx.results, ctx.args.merged, log=progress, keep_going=many)
     if ctx.args.csv:
         atomic.write_text(ctx.args.csv, csv_text(outcomes))
     differ = [o for o in outcomes if not o["equal"]]

@@ -2,7 +2,7 @@
 
 A run's identity (`config.identity`) covers every resolved setting and the runs it starts from;
 the bytes of a weights file named by path are not in the config, so their sha256 is recorded in
-the run's summary (`inputs`) and compared when the plan judges it (`plan.freshness`).
+the run's summary (`inputs`) and compared when the plan judges it (`plan.state`).
 """
 
 from __future__ import annotations

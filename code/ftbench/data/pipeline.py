@@ -58,7 +58,7 @@ def random_crop(x: torch.Tensor, pad: int, gen: torch.Generator | None) -> torch
 
 
 def colour_jitter(x: torch.Tensor, gen: torch.Generator | None, strength: float = 0.1):
-    """Per-image brightness, contrast and saturation factors in [1 - s, 1 + s] (the seed's
+    """Per-image brightness, contrast and saturation factors in [1 - s, 1 + s] (write-up 001's
     ColorJitter(0.1, 0.1, 0.1); its hue shift of 0.02 is left out), on [0, 1] images."""
     n = len(x)
     b, c, s = (1 + (torch.rand(3, n, 1, 1, 1, generator=gen) * 2 - 1) * strength).to(x.device)

@@ -25,8 +25,8 @@ class DatasetSpec:
     train_size: int | None = None
     test_fraction: float = 0.0  # carve a test split from train when the dataset has none
     # part of every run's identity: a generator that draws other images must get a new version
-    # (tests/test_data.py pins each version's bytes), so that results from the old images are
-    # never counted as current
+    # (tests/data/test_synthetic.py pins each version's bytes), so that results from the old
+    # images are never counted as current
     version: str = "published"
 
 

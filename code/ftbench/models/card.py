@@ -92,24 +92,26 @@ def _load_lines(config: dict, base: str, classes: int, folder: str, whole: bool)
 
 
 def _evaluate_lines(summary: dict) -> list[str]:
-    """The snippet's second part: the run's test split, preprocessed as timm says, scored."""
-    data = summary["config"]["data"]
-    lines = ["", "# preprocessing from the model's own pretrained config",
-             "config = timm.data.resolve_data_config({}, model=model)",
-             "transform = timm.data.create_transform(**config)"]
-    if summary["dataset"]["name"].startswith(("synth", "digits")):
-        lines += ["# the miniature's stand-in test split, drawn by ftbench's generator",
-                  "from torchvision.transforms.functional import to_pil_image",
-                  "from ftbench.config.schema import DataConfig",
-                  "from ftbench.data.splits import load_splits",
-                  f"test = load_splits(DataConfig(**{data!r})).test",
-                  f"images = [to_pil_image(x.expand({data['channels']}, -1, -1)) for x in test.x]",
-                  "labels = test.y"]
-    else:
-        lines += [f"# the run's test split of {summary['dataset']['display']}: ftbench's "
-                  f"data.splits.load_splits(DataConfig(**{data!r})) draws it",
-                  "images, labels = ..."]
-    return [*lines, "with torch.no_grad():",
+    """The snippet's second part: the run's test split, preprocessed as the run did (timm's
+    transform, sized and resized as the run's pipeline: a square of the run's side, bilinear,
+    no crop), scored."""
+    data, name = summary["config"]["data"], summary["dataset"]["name"]
+    side = data["image_size"]
+    source = ("the miniature's stand-in, drawn by ftbench's generator" if
+              name.startswith(("synth", "digits")) else f"{summary['dataset']['display']} "
+              "from DATA_DIR, split as the run split it")
+    return ["", "# preprocessing: the model's own config, at the run's input size, resized as "
+            "the run resized", "config = timm.data.resolve_data_config(",
+            f"    {{'input_size': (3, {side}, {side}), 'crop_pct': 1.0, "
+            "'interpolation': 'bilinear'}, model=model)",
+            "transform = timm.data.create_transform(**config)",
+            f"# the run's test split: {source}",
+            "from torchvision.transforms.functional import to_pil_image",
+            "from ftbench.config.schema import DataConfig",
+            "from ftbench.data.splits import load_splits",
+            f"test = load_splits(DataConfig(**{data!r})).test",
+            f"images = [to_pil_image(x.expand({data['channels']}, -1, -1)) for x in test.x]",
+            "labels = test.y", "with torch.no_grad():",
             "    batches = [images[i:i + 64] for i in range(0, len(images), 64)]",
             "    logits = torch.cat([model(torch.stack([transform(im) for im in batch]))",
             "                        for batch in batches])",
@@ -122,11 +124,24 @@ def snippet(summary: dict, base: str, folder: str) -> str:
     return "\n".join([*lines, *_evaluate_lines(summary)])
 
 
+def licence(model_cfg: dict) -> str:
+    """The weights' licence: the pretrained weights' own (timm's record of them), or MIT for
+    weights this pipeline trained from nothing (the micro models' backbones included)."""
+    if model_cfg["pretrained"] != "timm":
+        return "mit"
+    import timm
+
+    cfg = timm.models.get_pretrained_cfg(model_cfg["name"])
+    return (cfg.license if cfg and cfg.license else "other") if not model_cfg["pretrained_file"] \
+        else "other"
+
+
 def _metadata(summary: dict, base: str) -> list[str]:
     test, lora = summary["test"], summary["config"]["method"]["name"] == "lora"
     name = f"{summary['table']}/{summary['run_id']}"
     return ["---", f"library_name: {'peft' if lora else 'timm'}", f"base_model: {base}",
-            "license: mit", "pipeline_tag: image-classification",
+            f"license: {licence(summary['config']['model'])}",
+            "pipeline_tag: image-classification",
             f"tags: [image-classification, timm, ftbench{', peft, lora' if lora else ''}]",
             f"datasets: [{summary['dataset']['name']}]", "model-index:", f"- name: {name}",
             "  results:", "  - task: {type: image-classification}",
@@ -135,6 +150,16 @@ def _metadata(summary: dict, base: str) -> list[str]:
             f"    - {{type: accuracy, value: {test['accuracy']:.6f}}}",
             f"    - {{type: f1, name: macro-F1, value: {test['macro_f1']:.6f}}}",
             f"    - {{type: roc_auc, name: macro-AUC, value: {test['macro_auc']:.6f}}}", "---"]
+
+
+def _made_by(summary: dict, key: str, folder: str, profile: str) -> str:
+    commit = summary["env"]["git_commit"]
+    if "/oneoff/" in folder:  # its folder says so: the plan's run with overrides of its own
+        return (f"- Made by: `ftbench run {key} --profile {profile} key=value...`, a one-off with "
+                f"overrides, at commit {commit}; every resolved setting is in its summary.json.")
+    return (f"- Made by: `make all PROFILE={profile}` (this run alone: `ftbench run {key} "
+            f"--profile {profile}`) at commit {commit}; every resolved setting is in the run's "
+            "summary.json.")
 
 
 def card_text(summary: dict, base: str, folder: str, profile: str) -> str:
@@ -161,9 +186,8 @@ def card_text(summary: dict, base: str, folder: str, profile: str) -> str:
         f"validation accuracy ({summary['best_epoch']}) kept.",
         f"- Test: accuracy {test['accuracy']:.4f}, macro-F1 {test['macro_f1']:.4f}, "
         f"macro-AUC {test['macro_auc']:.4f}, loss {test['loss']:.4f}.",
-        f"- Made by: `make all PROFILE={profile}` (this run alone: `ftbench run {key} --profile "
-        f"{profile}`) at commit {summary['env']['git_commit']}; every resolved setting is in "
-        "the run's summary.json.",
-        "- Licence: MIT (the code and these weights); the data and any pretrained weights keep "
-        "their own licences.", "", "## Load and evaluate", "", "```python",
+        _made_by(summary, key, folder, profile),
+        f"- Licence: {licence(c['model'])} for these weights (the pretrained weights' own, or MIT "
+        "where this pipeline trained them from nothing); the code is MIT; the data keep their "
+        "own licences.", "", "## Load and evaluate", "", "```python",
         snippet(summary, base, folder), "```", ""])

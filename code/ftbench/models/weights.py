@@ -14,6 +14,7 @@ Everything is safetensors: data, never code.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import torch
@@ -46,6 +47,9 @@ def save(model: nn.Module, cfg, folder: Path, base: str) -> dict:
     """Write what `cfg.train.save_weights` asks for; returns {file: bytes} for the summary.
     `base` is what the adapter names as its base model (ftbench.models.card.base_reference)."""
     out = Path(folder) / WEIGHTS
+    # a redone or resumed run starts its folder afresh: an earlier attempt's files (another
+    # save_weights, another method, its card) must not be listed or loaded as this run's
+    shutil.rmtree(out, ignore_errors=True)
     how = cfg.train.save_weights
     if how == "none":
         return {}

@@ -49,7 +49,7 @@ class Summary:
     merge: dict | None = None
     probe: dict | None = None
     weights: dict | None = None  # saved files (ftbench.models.weights)
-    code: dict | None = None  # ftbench.train.provenance.code_fingerprint: the code the run ran
+    code: dict | None = None  # ftbench.train.fingerprint.code_fingerprint: the code the run ran
     extra: dict = field(default_factory=dict)
 
     def to_json(self) -> str:

@@ -30,6 +30,8 @@ from ftbench.store.summary import read_summary
 from ftbench.train import engine
 from ftbench.train.metrics import classification_metrics
 
+DEFAULT_THREADS = torch.get_num_threads()  # for a summary that records none: not the last run's
+
 
 def _config(summary):
     return from_dict(RunConfig, summary.config, str(summary.table + "/" + summary.run_id))
@@ -50,8 +52,7 @@ def evaluate_run(folder: Path, results: Path, merged: bool = False) -> dict:
     _check_inputs(summary, results)
     # the thread count the run had: float sums, and so the last digits, depend on it
     threads = cfg.threads or summary.env.get("threads")
-    if threads:
-        torch.set_num_threads(int(threads))
+    torch.set_num_threads(int(threads) if threads else DEFAULT_THREADS)
     device = engine.resolve_device(cfg.device)
     # as the run did (ftbench.train.run.setup): weights it did not save (a randomly initialised
     # frozen backbone) are drawn again from the same seed, in the same order
@@ -100,13 +101,16 @@ def report(result: dict, as_json: bool) -> str:
 
 def mismatch(result: dict) -> str:
     """One line: which re-evaluated metrics differ from the summary's, and what to suspect."""
+    if result.get("error"):
+        return f"{result['run']}: {result['error']}"
     names = [k for k, v in result["metrics"].items() if v != result["summary"][k]]
     return (f"{result['run']}: the re-evaluated test metrics differ from the summary's "
             f"({', '.join(names)}); its weights or data changed, or the device, thread count "
             "or library versions are not the run's")
 
 
-CSV_COLUMNS = ["run", "merged", "accuracy", "macro_f1", "macro_auc", "loss", "equal", "folder"]
+CSV_COLUMNS = ["run", "merged", "accuracy", "macro_f1", "macro_auc", "loss", "equal", "folder",
+               "error"]
 
 
 def keeps_weights(folder: Path) -> bool:
@@ -115,11 +119,20 @@ def keeps_weights(folder: Path) -> bool:
 
 
 def evaluate_runs(folders: list[Path], results: Path, merged: bool = False,
-                  log=print) -> list[dict]:
-    """Each run's re-evaluation, in one process, in order; a progress line each."""
+                  log=print, keep_going: bool = True) -> list[dict]:
+    """Each run's re-evaluation, in one process, in order; a progress line each. `keep_going`:
+    a run that cannot be evaluated is a row saying why (else its one-line error stops all)."""
     out = []
     for i, folder in enumerate(folders, 1):
-        out.append(evaluate_run(folder, results, merged))
+        try:
+            out.append(evaluate_run(folder, results, merged))
+        except UserError as exc:
+            if not keep_going:
+                raise
+            out.append({"run": str(folder), "folder": str(folder), "merged": merged,
+                        "metrics": {}, "summary": {}, "equal": False, "error": str(exc)})
+            log(f"[{i}/{len(folders)}] {folder}: {exc}")
+            continue
         state = "equal" if out[-1]["equal"] else "DIFFERS"
         log(f"[{i}/{len(folders)}] {out[-1]['run']}: accuracy "
             f"{out[-1]['metrics']['accuracy']:.4f} ({state})")
@@ -133,5 +146,6 @@ def csv_text(outcomes: list[dict]) -> str:
     writer.writeheader()
     for r in outcomes:
         writer.writerow({"run": r["run"], "merged": r["merged"], "equal": r["equal"],
-                         "folder": r["folder"], **{k: repr(v) for k, v in r["metrics"].items()}})
+                         "folder": r["folder"], "error": r.get("error", ""),
+                         **{k: repr(v) for k, v in r["metrics"].items()}})
     return buf.getvalue()

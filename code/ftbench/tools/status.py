@@ -1,5 +1,5 @@
 """`ftbench status`: every planned run of a profile as done, stale (and why), running, diverged
-or missing, with counts per table; judged by content (ftbench.plan.freshness), as Make judges it.
+or missing, with counts per table; judged by content (ftbench.plan.state), as Make judges it.
 
 A finished run made by other code (a file of the package it ran has changed since) is shown as
 `other code`, with the files that differ. Make keeps it: a change of code does not make a result

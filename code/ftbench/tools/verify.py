@@ -155,18 +155,18 @@ def compare_predictions(old: Path, new: Path, exact: bool) -> list[str]:
 
 
 @contextlib.contextmanager
-def _omp_threads(threads):
-    """OMP_NUM_THREADS set to a committed run's thread count while it is retrained."""
-    before = os.environ.get("OMP_NUM_THREADS")
+def _threads(threads):
+    """FTBENCH_THREADS set to a committed run's thread count while it is retrained."""
+    before = os.environ.get("FTBENCH_THREADS")
     if threads:
-        os.environ["OMP_NUM_THREADS"] = str(threads)
+        os.environ["FTBENCH_THREADS"] = str(threads)
     try:
         yield
     finally:
         if before is None:
-            os.environ.pop("OMP_NUM_THREADS", None)
+            os.environ.pop("FTBENCH_THREADS", None)
         else:
-            os.environ["OMP_NUM_THREADS"] = before
+            os.environ["FTBENCH_THREADS"] = before
 
 
 def verify_run(spec: RunSpec, results: Path, scratch: Path, tolerance: float,
@@ -180,7 +180,7 @@ def verify_run(spec: RunSpec, results: Path, scratch: Path, tolerance: float,
     threads = old.get("env", {}).get("threads")
     folder = scratch / spec.key
     shutil.rmtree(folder, ignore_errors=True)
-    with _omp_threads(threads):  # the run takes its thread count from it (train.threads)
+    with _threads(threads):  # the run takes its thread count from it (train.threads)
         train(spec, results, folder, log=lambda *_: None)
     new = json.loads((folder / SUMMARY).read_text())
     exact = new["env"].get("device_name") == old.get("env", {}).get("device_name") == \

@@ -92,9 +92,9 @@ def train_step_vs_dataloader(ctx: Context) -> list[Row]:
     criterion = nn.CrossEntropyLoss()
     batches = Batches(split, s.batch, built.transform, dev, train=True, seed=0)
     opt, sched = ours.optimizer_for(built.model, tcfg, total, steps)
-    loader = reference.seed_loader(split, s.batch, reference.seed_transform(
+    loader = reference.writeup_loader(split, s.batch, reference.writeup_transform(
         32, 3, built.mean, built.std), dev, shuffle=True, workers=ctx.workers)
-    ref_opt, ref_sched = reference.seed_optimizer(ref_model, tcfg.lr, tcfg.weight_decay, total)
+    ref_opt, ref_sched = reference.writeup_optimizer(ref_model, tcfg.lr, tcfg.weight_decay, total)
     t = compare({
         "ref": lambda: reference.train_epoch(ref_model, loader, ref_opt, ref_sched, criterion,
                                              dev, ctx.autocast),
@@ -105,13 +105,13 @@ def train_step_vs_dataloader(ctx: Context) -> list[Row]:
              f"synth-objects images at 32 px, batch {s.batch}, AdamW + cosine, {ctx.precision}; "
              f"reference: PIL image + ToTensor + Normalize per sample in a DataLoader "
              f"(num_workers={_workers(ctx)}), .to(device) per batch")
-    return [Row("a-train-step", "seed-style loop", "ours (Batches)", t["ref"], t["ours"],
+    return [Row("a-train-step", "write-ups' loop", "ours (Batches)", t["ref"], t["ours"],
                 ">=1.0", notes)]
 
 
 def resize_difference(split: Split, size: int, mean, std, n: int = 16) -> float:
     """Largest |PIL pipeline - DeviceTransform| over the first n images (normalised units)."""
-    ref_tf = reference.seed_transform(size, split.x.shape[1], mean, std)
+    ref_tf = reference.writeup_transform(size, split.x.shape[1], mean, std)
     ds = reference.ArrayImageDataset(split, ref_tf)
     ref = torch.stack([ds[i][0] for i in range(min(n, len(ds)))])
     ours_x = DeviceTransform(size, 3, mean, std)(split.x[: len(ref)], False, None)
@@ -122,8 +122,9 @@ def resize_on_device_vs_pil(ctx: Context) -> list[Row]:
     s, dev = ctx.sizes, ctx.device
     split = digits28_split(s.resize_images)
     mean, std = IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
-    loader = reference.seed_loader(split, s.batch, reference.seed_transform(224, 1, mean, std),
-                                   dev, shuffle=True, workers=ctx.workers)
+    transform = reference.writeup_transform(224, 1, mean, std)
+    loader = reference.writeup_loader(split, s.batch, transform, dev, shuffle=True,
+                                      workers=ctx.workers)
     batches = Batches(split, s.batch, DeviceTransform(224, 3, mean, std), dev, train=True,
                       seed=0)
     t = compare({

@@ -37,7 +37,7 @@ class ArrayImageDataset(Dataset):
         return self.transform(img), self.targets[index]
 
 
-def seed_transform(image_size: int, in_channels: int, mean, std) -> T.Compose:
+def writeup_transform(image_size: int, in_channels: int, mean, std) -> T.Compose:
     """Write-up 004's recipe: resize to the model's input, 3 channels for RGB models, ToTensor,
     Normalize. The resize comes first, on one channel: the cheaper order for the baseline.
     (PIL returns a plain copy when the size is already right.)"""
@@ -53,14 +53,14 @@ def default_workers(device: torch.device) -> int:
     return min(8, os.cpu_count() or 1) if device.type == "cuda" else 0
 
 
-def seed_loader(split: Split, batch_size: int, transform, device: torch.device, *,
+def writeup_loader(split: Split, batch_size: int, transform, device: torch.device, *,
                 shuffle: bool, workers: int | None = None) -> DataLoader:
     workers = default_workers(device) if workers is None else workers
     return DataLoader(ArrayImageDataset(split, transform), batch_size=batch_size,
                       shuffle=shuffle, num_workers=workers, pin_memory=device.type == "cuda")
 
 
-def seed_optimizer(model, lr: float, weight_decay: float, total_steps: int):
+def writeup_optimizer(model, lr: float, weight_decay: float, total_steps: int):
     """AdamW over all parameters with a cosine schedule, as write-ups 000 and 002 set them up."""
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     return optimizer, torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
