@@ -1,4 +1,4 @@
-"""Kill a run with SIGKILL at eight points, resume it each time, and get an uninterrupted run's
+"""Kill a run with SIGKILL at nine points, resume it each time, and get an uninterrupted run's
 exact numbers. A killed run must never look finished: no summary, so Make would run it again.
 (What a checkpoint holds and when it is resumed, in process: tests/train/test_checkpoint.py.)
 
@@ -39,7 +39,8 @@ KILL_POINTS = [
     ("train-step@10", "mid-epoch 2, after epoch 1's checkpoint"),
     ("write:checkpoint.pt@2", "while saving epoch 3's checkpoint"),
     ("test", "after the last epoch, before the test split"),
-    ("write:head.safetensors", "while saving what the run trained"),
+    ("write:adapter", "while saving what the run trained"),
+    ("write:README.md", "while writing the model card"),
     ("write:predictions.npz", "while writing the predictions"),
     ("write:summary.json", "while writing the summary"),
 ]
@@ -70,7 +71,7 @@ def _outputs(work):
 
 
 @pytest.mark.slow
-def test_sigkill_at_eight_points_then_resume_gives_identical_results(tmp_path):
+def test_sigkill_at_nine_points_then_resume_gives_identical_results(tmp_path):
     reference_dir = _workdir(tmp_path, "uninterrupted")
     reference = subprocess.Popen(  # alongside the killed runs: one thread each
         [sys.executable, "-m", "ftbench", "run", RUN], cwd=reference_dir,
@@ -101,7 +102,8 @@ def test_sigkill_at_eight_points_then_resume_gives_identical_results(tmp_path):
     assert summary["config_hash"] == ref_summary["config_hash"]
     assert summary["identity"] == ref_summary["identity"]
     out_ref = reference_dir / "results" / "tiny" / "runs" / "resume" / "s0"
-    for name in ("weights/head.safetensors", "weights/adapter/adapter_model.safetensors"):
+    for name in ("weights/adapter/adapter_config.json", "weights/adapter/adapter_model.safetensors",
+                 "weights/README.md"):
         assert (out / name).read_bytes() == (out_ref / name).read_bytes(), name
 
 
@@ -109,13 +111,12 @@ def test_sigkill_at_eight_points_then_resume_gives_identical_results(tmp_path):
 def test_a_run_killed_while_saving_its_weights_leaves_no_stray_file(tmp_path):
     work = _workdir(tmp_path, "weights")
     out = work / "results" / "tiny" / "runs" / "resume" / "s0"
-    assert _run(work, "write:head.safetensors").returncode == -9
-    assert list((out / "weights").glob(".head.safetensors.*"))
+    assert _run(work, "write:adapter").returncode == -9
+    assert list((out / "weights").glob(".adapter.*"))
     assert _run(work).returncode == 0
     assert not list(out.rglob(".*")), list(out.rglob(".*"))
     files = json.loads((out / "summary.json").read_text())["weights"]["files"]
-    assert sorted(files) == ["adapter/adapter_config.json",
-                             "adapter/adapter_model.safetensors", "head.safetensors"]
+    assert sorted(files) == ["adapter/adapter_config.json", "adapter/adapter_model.safetensors"]
 
 
 def _stale(path) -> None:

@@ -21,6 +21,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from ftbench import faults
 from ftbench.errors import UserError
 from ftbench.models.factory import classifier_prefix, create_model
 from ftbench.models.methods import apply_method, split_fused_qkv, wants_split_qkv
@@ -82,6 +83,7 @@ def _save_adapter(model, folder: Path, base: str) -> None:
             os.chmod(p, FILE_MODE)
         os.chmod(tmp, DIR_MODE)
         shutil.rmtree(folder, ignore_errors=True)
+        faults.point("write:adapter")  # written but not yet in place
         os.replace(tmp, folder)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
