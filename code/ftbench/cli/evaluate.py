@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ftbench.cli.registry import check_writable, command
+from ftbench.cli.registry import check_writable, command, run_folder
 from ftbench.errors import UserError
 from ftbench.store.layout import SUMMARY, run_dir
 
@@ -26,7 +26,6 @@ def _eval_args(p) -> None:
 def _folders(ctx) -> tuple[list[Path], bool]:
     """The run folders a command line names (a run, a table's runs, or every run), and whether
     it named many (a table or --all) rather than one run."""
-    from ftbench.cli.registry import run_folder
     from ftbench.tools.evaluate import keeps_weights
 
     name = ctx.args.run
@@ -36,8 +35,8 @@ def _folders(ctx) -> tuple[list[Path], bool]:
     if name and name not in tables:
         return [run_folder(ctx)], False
     runs = [r for e in tables.values() if ctx.args.all or e.name == name for r in e.runs]
-    kept = [run_dir(ctx.results, r) for r in runs if (run_dir(ctx.results, r) / SUMMARY).exists()
-            and keeps_weights(run_dir(ctx.results, r))]
+    folders = [run_dir(ctx.results, r) for r in runs]
+    kept = [f for f in folders if (f / SUMMARY).exists() and keeps_weights(f)]
     if not kept:
         raise UserError(f"no finished run of {name or 'the ' + ctx.args.profile + ' profile'} "
                         "kept weights; train them first (make all)")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import timm
+
 from ftbench.models.methods import wants_split_qkv
 from ftbench.store.layout import BACKBONE, run_path
 
@@ -109,7 +111,7 @@ def _evaluate_lines(summary: dict) -> list[str]:
             "from torchvision.transforms.functional import to_pil_image",
             "from ftbench.config.schema import DataConfig",
             "from ftbench.data.splits import load_splits",
-            f"test = load_splits(DataConfig(**{data!r})).test",
+            f"test = load_splits(DataConfig(**{dict(sorted(data.items()))!r})).test",
             f"images = [to_pil_image(x.expand({data['channels']}, -1, -1)) for x in test.x]",
             "labels = test.y", "with torch.no_grad():",
             "    batches = [images[i:i + 64] for i in range(0, len(images), 64)]",
@@ -129,11 +131,9 @@ def licence(model_cfg: dict) -> str:
     weights this pipeline trained from nothing (the micro models' backbones included)."""
     if model_cfg["pretrained"] != "timm":
         return "mit"
-    import timm
-
-    cfg = timm.models.get_pretrained_cfg(model_cfg["name"])
-    return (cfg.license if cfg and cfg.license else "other") if not model_cfg["pretrained_file"] \
-        else "other"
+    cfg = None if model_cfg["pretrained_file"] else timm.models.get_pretrained_cfg(
+        model_cfg["name"])
+    return (cfg.license if cfg else None) or "other"
 
 
 def _metadata(summary: dict, base: str) -> list[str]:

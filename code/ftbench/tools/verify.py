@@ -19,7 +19,6 @@ agree on at least 99% of the test images.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
@@ -27,6 +26,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from unittest.mock import patch
 
 import numpy as np
 import torch
@@ -154,21 +154,6 @@ def compare_predictions(old: Path, new: Path, exact: bool) -> list[str]:
     return out
 
 
-@contextlib.contextmanager
-def _threads(threads):
-    """FTBENCH_THREADS set to a committed run's thread count while it is retrained."""
-    before = os.environ.get("FTBENCH_THREADS")
-    if threads:
-        os.environ["FTBENCH_THREADS"] = str(threads)
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop("FTBENCH_THREADS", None)
-        else:
-            os.environ["FTBENCH_THREADS"] = before
-
-
 def verify_run(spec: RunSpec, results: Path, scratch: Path, tolerance: float,
                log=print) -> Outcome:
     """Retrain `spec` into `scratch` (reading the committed upstream weights) and compare."""
@@ -180,7 +165,8 @@ def verify_run(spec: RunSpec, results: Path, scratch: Path, tolerance: float,
     threads = old.get("env", {}).get("threads")
     folder = scratch / spec.key
     shutil.rmtree(folder, ignore_errors=True)
-    with _threads(threads):  # the run takes its thread count from it (train.threads)
+    # the run takes its thread count from FTBENCH_THREADS (train.threads): the committed one's
+    with patch.dict(os.environ, {"FTBENCH_THREADS": str(threads)} if threads else {}):
         train(spec, results, folder, log=lambda *_: None)
     new = json.loads((folder / SUMMARY).read_text())
     exact = new["env"].get("device_name") == old.get("env", {}).get("device_name") == \

@@ -9,6 +9,7 @@ the same path trains data-parallel (see distributed.py); only rank 0 writes.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import math
 import shutil
@@ -338,7 +339,7 @@ def finish(s: Setup, p: Progress) -> Summary | None:
     summary = _summary(s, p, metrics, peak_mib, added)
     if (s.folder / WEIGHTS).is_dir():  # what it saved, described for whoever finds it
         atomic.write_text(s.folder / WEIGHTS / CARD, card_text(
-            json.loads(summary.to_json()), base_reference(s.cfg.model, s.results),
+            dataclasses.asdict(summary), base_reference(s.cfg.model, s.results),
             str(s.folder / WEIGHTS), Path(s.results).name))
     atomic.write_text(s.folder / SUMMARY, summary.to_json())  # last: the run is finished
     (s.folder / CHECKPOINT).unlink(missing_ok=True)  # what it trained is in weights/
