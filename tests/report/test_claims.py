@@ -31,12 +31,14 @@ def _first(k: int) -> np.ndarray:
 
 
 def _correct(run) -> np.ndarray:
-    """The claimed winners right on 80 of 100 test images, the claimed losers on 60."""
+    """The claimed winners right on 80 or 81 of 100 test images, the claimed losers on 60: runs
+    that vary a little, seed by seed, as the run-level test needs."""
     v = run.axes.get("variant")
+    winner = _first(80 + run.config.seed % 2)
     if run.table == "resnet34-lora":
-        return _first(80 if v == "head" else 60)
+        return winner if v == "head" else _first(60)
     if run.table == "vit-lora-vs-cnn-head":
-        return _first(80 if v == "vit-lora" else 60)
+        return winner if v == "vit-lora" else _first(60)
     return _first(75)
 
 

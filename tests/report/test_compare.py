@@ -1,12 +1,14 @@
 """Paired comparisons within a table, comparisons.csv and the sentences generated from them: the
 words follow the data (more accurate, less accurate, cannot be told apart), the p-values are the
-sign-flip test's, Holm-adjusted within the table, a sentence names the setting that differs, and
-a comparisons.csv that is not what the runs give is refused."""
+seed-paired t test's over runs, Holm-adjusted within the table (the image-level sign-flip test
+beside it), a sentence names the setting that differs, and a comparisons.csv that is not what
+the runs give is refused."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import stats as scipy_stats
 
 from ftbench.config import load_all
 from ftbench.errors import UserError
@@ -44,6 +46,14 @@ def last(k: int) -> np.ndarray:
     return np.arange(N) >= N - k
 
 
+JITTER = {0: 0, 1: 2, 2: -1}  # runs land a little higher or lower, seed by seed
+
+
+def varied(k: int) -> dict:
+    """Right on the first k + JITTER[seed] images: a configuration whose runs vary."""
+    return {seed: first(k + j) for seed, j in JITTER.items()}
+
+
 def _results(tmp_path, correct: dict, seeds=(0, 1, 2), config: str = PAIR) -> TableResults:
     """`correct`: variant -> correctness vector (every seed) or {seed: vector}."""
     work = workdir(tmp_path, {"pair": config.replace("[0, 1, 2]", str(list(seeds)))})
@@ -61,25 +71,33 @@ def _by_other(results: TableResults) -> dict:
 
 
 def test_a_significantly_better_configuration_is_more_accurate(tmp_path):
-    results = _results(tmp_path, {"a": first(50), "b": first(80), "c": first(20)})
+    a_runs = {0: first(50), 1: first(52), 2: first(48)}
+    b_runs = {0: first(80), 1: first(83), 2: first(79)}
+    results = _results(tmp_path, {"a": a_runs, "b": b_runs, "c": varied(20)})
     cmps = _by_other(results)
     assert set(cmps) == {"b", "c"}  # each against the baseline, a
     b, c = cmps["b"], cmps["c"]
-    # the same 30 images in every seed: 30 units of evidence, T = 3 seeds x 30
-    assert (b.statistic, b.discordant) == (90, 30) and b.diff == pytest.approx(0.30)
-    assert (c.statistic, c.discordant) == (-90, 30) and c.diff == pytest.approx(-0.30)
-    assert b.p == pytest.approx(2 * 0.5**30)
+    # the unit is the run: per-seed differences 0.30, 0.31, 0.31, Student's paired t over them
+    reference = scipy_stats.ttest_rel([0.80, 0.83, 0.79], [0.50, 0.52, 0.48])
+    assert b.test == compare.SEED_T and b.diff == pytest.approx(0.92 / 3)
+    assert (b.statistic, b.p) == (pytest.approx(reference.statistic), pytest.approx(
+        reference.pvalue))
     # Holm over the table's two tests: the smaller p doubled, the larger kept monotone
     assert b.p_holm == pytest.approx(max(stats.holm([b.p, c.p])))
     assert b.significant and b.direction == 1 and c.direction == -1
-    assert (b.seeds, b.agreeing, b.diff_std) == (3, 3, 0.0)
+    assert (b.seeds, b.agreeing) == (3, 3) and b.diff_std == pytest.approx(0.01 / 3**0.5)
+    # the image-level test, secondary: per image, b's right seeds minus a's (worked by hand:
+    # d = 1 on 4 images, 2 on 3, 3 on 27), T = 92 over 35 discordant images
+    assert (b.images.statistic, b.images.discordant) == (92, 35)
+    # accuracies 0.50, 0.52, 0.48: variance 0.0004 against 0.5 * 0.5 / 100 = 0.0025
+    assert b.ratio_a == pytest.approx(0.0004 / 0.0025)
     text = sentences.sentence(results, b)
     # a sentence, so it starts with a capital
-    assert text.startswith("Classifier only on the Model-B is 30.0 points more accurate than "
+    assert text.startswith("Classifier only on the Model-B is 30.7 points more accurate than "
                            "classifier only on the Model-A")
-    assert r"80.0\% against 50.0\%" in text and "3 seeds, the same sign in 3" in text
+    assert r"80.7\% against 50.0\%" in text and "3 seeds, the same sign in 3" in text
     assert "$p_\\mathrm{Holm} <0.001$" in text
-    assert "30.0 points less accurate than classifier only on the Model-A" in \
+    assert "points less accurate than classifier only on the Model-A" in \
         sentences.sentence(results, c)
 
 
@@ -87,7 +105,8 @@ def test_the_same_accuracy_on_different_images_cannot_be_told_apart(tmp_path):
     """Model-B is right on other images than Model-A, as often: T = 0, p = 1."""
     results = _results(tmp_path, {"a": first(60), "b": last(60), "c": first(60)})
     b = _by_other(results)["b"]
-    assert (b.statistic, b.discordant) == (0, 80) and b.p == 1.0 and b.direction == 0
+    assert (b.images.statistic, b.images.discordant) == (0, 80)
+    assert b.p == 1.0 and b.direction == 0  # the same difference, 0, in every seed
     text = sentences.sentence(results, b, "Digits")
     assert text.startswith("Classifier only on the Model-B and classifier only on the Model-A "
                            "cannot be told apart on Digits")
@@ -96,22 +115,26 @@ def test_the_same_accuracy_on_different_images_cannot_be_told_apart(tmp_path):
 
 
 def test_a_small_difference_on_one_seed_is_not_significant(tmp_path):
-    """3 images better on one seed: p = 2/8 = 0.25, whatever the direction of the means."""
+    """One seed: no run-level spread, so no run-level test; the image-level one, about this
+    network only, gives 3 images better: p = 2/8 = 0.25."""
     results = _results(tmp_path, {"a": first(50), "b": first(53), "c": first(50)}, seeds=(0,))
     b = _by_other(results)["b"]
-    assert (b.statistic, b.discordant) == (3, 3) and b.p == pytest.approx(0.25)
+    assert (b.test, b.p, b.p_holm) == (compare.NO_TEST, None, None)
+    assert (b.images.statistic, b.images.discordant) == (3, 3)
+    assert b.images.p == pytest.approx(0.25)
     assert not b.significant and b.diff == pytest.approx(0.03)
     assert "cannot be told apart" in sentences.sentence(results, b)
     assert "one seed" in sentences.sentence(results, b)
 
 
 def test_seeds_that_disagree_in_sign_are_counted(tmp_path):
-    """Model-B better in two seeds by far, worse in one: significant, 2 of 3 agreeing."""
+    """Model-B better in two seeds by far, worse in one: 2 of 3 agreeing, and over runs not
+    significant, though the image-level test, holding these networks fixed, would say so."""
     b_correct = {0: first(90), 1: first(90), 2: first(45)}
     results = _results(tmp_path, {"a": first(50), "b": b_correct, "c": first(50)})
     b = _by_other(results)["b"]
-    assert b.direction == 1 and (b.seeds, b.agreeing) == (3, 2)
-    assert "more accurate" in sentences.sentence(results, b)
+    assert b.direction == 0 and (b.seeds, b.agreeing) == (3, 2) and b.images.p < 1e-6
+    assert "cannot be told apart" in sentences.sentence(results, b)
     assert "3 seeds, the same sign in 2" in sentences.sentence(results, b)
 
 
@@ -124,7 +147,8 @@ def test_paired_by_chooses_the_baseline_of_each_block(tmp_path):
     (e,) = load_all(work / "configs", "tiny", check_models=False)
     results = work / "results" / "tiny"
     for r in e.runs:
-        fake_summary(r, results, first(50 if r.axes["variant"] == "a" else 70))
+        k = 50 + JITTER[r.config.seed] if r.axes["variant"] == "a" else 70 + r.config.seed % 2
+        fake_summary(r, results, first(k))
     aggregate(e, results)
     cmps = compare.load(e, results).comparisons
     assert len(cmps) == 4
@@ -143,7 +167,8 @@ SETTINGS = PAIR.replace("""      a: {model: {label: Model-A}}
 def test_a_sentence_names_the_settings_that_differ(tmp_path):
     """Same method, same model: the sentence says which settings differ, read from the
     configs, not from the configurations' names."""
-    results = _results(tmp_path, {"a": first(80), "b": first(20), "c": first(80)},
+    results = _results(tmp_path, {"a": varied(80), "b": {0: first(20), 1: first(21),
+                                                         2: first(20)}, "c": varied(80)},
                        config=SETTINGS)
     cmps = _by_other(results)
     text = sentences.sentence(results, cmps["b"])
@@ -173,15 +198,17 @@ def test_ratios_read_as_longer_or_faster_never_a_factor_below_one():
 
 
 def test_comparisons_csv_is_what_the_runs_give(tmp_path):
-    results = _results(tmp_path, {"a": first(50), "b": first(80), "c": first(20)})
+    results = _results(tmp_path, {"a": varied(50), "b": {0: first(80), 1: first(81),
+                                                         2: first(80)}, "c": varied(20)})
     path = compare.write([results], results.results)
     rows = compare.checked_rows([results], results.results)
     assert [(r["config_a"], r["config_b"], r["metric"]) for r in rows] == [
         ("a", "b", "accuracy"), ("a", "c", "accuracy")]
     b = rows[0]
     assert float(b["diff"]) == pytest.approx(0.3) and b["significant"] == "True"
+    assert b["images_test"] == compare.SIGN_FLIP and float(b["variance_ratio_a"]) > 0
     assert float(b["p_holm"]) == pytest.approx(_by_other(results)["b"].p_holm)
-    assert b["test"] == compare.SIGN_FLIP and b["seeds"] == "3"
+    assert b["test"] == compare.SEED_T and b["seeds"] == "3"
     path.write_text(path.read_text().replace(b["p_holm"], "0.5"))  # an edited p-value
     with pytest.raises(UserError, match="differs from what the tables' runs give"):
         compare.checked_rows([results], results.results)
@@ -209,7 +236,8 @@ def test_the_most_accurate_list_names_a_winner_once(tmp_path, y_winner, verb):
     results = work / "results" / "tiny"
     for r in e.runs:
         wins = r.axes["variant"] == ("a" if r.axes["dataset"] == "x" else y_winner)
-        fake_summary(r, results, first(90 if wins else 60))
+        fake_summary(r, results, first(90 + r.config.seed % 2 if wins
+                                       else 60 + JITTER[r.config.seed]))
     aggregate(e, results)
     listed = str(best_macros(compare.load(e, results))["two/best-list"])
     assert listed.startswith(f"the most accurate {verb} ")

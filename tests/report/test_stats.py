@@ -1,6 +1,7 @@
-"""The statistics of every table against hand computation: the paired sign-flip test over test
-images (exact, and McNemar's exact test with one seed), its calibration under seed-correlated
-mistakes, Holm's step-down adjustment, the ratio interval, and mean and spread over seeds."""
+"""The statistics of every table against hand computation: the seed-paired t test over runs and
+the variance ratio, the secondary sign-flip test over test images (exact, and McNemar's exact
+test with one seed), the calibration of both under run-level variance, Holm's step-down
+adjustment, the ratio interval, and mean and spread over seeds."""
 
 from __future__ import annotations
 
@@ -32,7 +33,6 @@ def test_one_seed_is_mcnemars_exact_test(b, c, p):
     test = stats.sign_flip_test(a_correct[None], b_correct[None])
     assert test.p == pytest.approx(p, rel=1e-12)
     assert (test.statistic, test.discordant) == (c - b, b + c)
-    assert stats.pooled_mcnemar([(a_correct, b_correct)]) == (pytest.approx(p), b, c)
     # the test is symmetric: swapping the configurations flips T, not p
     swapped = stats.sign_flip_test(b_correct[None], a_correct[None])
     assert (swapped.p, swapped.statistic) == (test.p, -test.statistic)
@@ -47,18 +47,39 @@ def test_the_image_is_the_unit_not_the_seed():
     test = stats.sign_flip_test(a, b)
     assert (test.statistic, test.discordant) == (2, 3)
     assert test.p == pytest.approx(6 / 8)
-    # the pooled count sees 3 disagreements for b against 1, as if all four were independent
-    assert stats.pooled_mcnemar(list(zip(a, b, strict=True)))[1:] == (1, 3)
 
 
 def test_mistakes_repeated_over_seeds_count_once_per_image():
     """The same 10 images won by b in each of three seeds are 10 units of evidence, not 30:
-    the sign-flip p is the one-seed McNemar p of 10 to 0, the pooled test's is far smaller."""
+    the sign-flip p is the one-seed McNemar p of 10 to 0."""
     a, b = _pair(0, 10)
     three_a, three_b = np.stack([a] * 3), np.stack([b] * 3)
     assert stats.sign_flip_test(three_a, three_b).p == pytest.approx(2 * 0.5**10)
-    assert stats.pooled_mcnemar(list(zip(three_a, three_b, strict=True)))[0] == \
-        pytest.approx(2 * 0.5**30)
+
+
+def test_seed_paired_t_by_hand():
+    """d = (0.02, 0.04, 0.06): mean 0.04, sd 0.02, t = 0.04 / (0.02 / sqrt 3) = 2 sqrt 3; the
+    two-sided p of t(2) at 2 sqrt 3 is 1 - 3 / sqrt 3 * ... worked as 2 * (1 - F(t)) with the
+    t(2) distribution's closed form F(t) = 1/2 + t / (2 sqrt(2 + t^2))."""
+    test = stats.seed_paired_t([0.70, 0.70, 0.70], [0.72, 0.74, 0.76])
+    t = 2 * math.sqrt(3)
+    assert test.statistic == pytest.approx(t)
+    assert test.p == pytest.approx(1 - t / math.sqrt(2 + t * t))
+    # the sign follows b - a, the p-value does not
+    swapped = stats.seed_paired_t([0.72, 0.74, 0.76], [0.70, 0.70, 0.70])
+    assert (swapped.statistic, swapped.p) == (pytest.approx(-t), pytest.approx(test.p))
+    # one seed: no run-level spread, no test; equal differences: no spread, p = 1
+    assert stats.seed_paired_t([0.7], [0.8]) is None
+    assert stats.seed_paired_t([0.7, 0.6], [0.8, 0.7]).p == 1.0
+
+
+def test_variance_ratio_by_hand():
+    """Accuracies 0.5 +- 0.05 over 400 images: sample variance 0.0025 against the binomial
+    0.25 / 400 = 0.000625: four times what independent images give."""
+    assert stats.variance_ratio([0.45, 0.55], 400) == pytest.approx(
+        (0.05**2 * 2) / 0.000625)  # ddof 1: ((0.05)^2 + (0.05)^2) / 1
+    assert stats.variance_ratio([0.5], 400) is None
+    assert stats.variance_ratio([1.0, 1.0], 400) is None
 
 
 def test_the_test_needs_the_same_images():
@@ -69,26 +90,25 @@ def test_the_test_needs_the_same_images():
         stats.as_matrix([(a, b[:-1])])
 
 
-def test_the_test_is_calibrated_where_the_pooled_one_is_not():
-    """Simulated null comparisons whose mistakes recur across seeds on the same images: the
-    sign-flip test rejects at about its level, the pooled McNemar test far more often."""
-    rates = calibration.null_rejection_rates(calibration.Design(comparisons=1000, images=200))
-    assert 0.03 <= rates.sign_flip <= 0.07, rates
-    assert rates.pooled_mcnemar >= 0.10, rates
-    assert rates.inflation > 1.5  # the design does share mistakes across seeds
-    # without seed-correlated mistakes both tests hold their level
-    independent = calibration.null_rejection_rates(calibration.Design(
-        comparisons=400, images=200, configuration_sd=0.0, seed_sd=1.0))
-    assert independent.sign_flip <= 0.08 and independent.pooled_mcnemar <= 0.08, independent
+@pytest.mark.parametrize("ratio", [1.0, 8.0])
+@pytest.mark.parametrize("shared", [True, False])
+def test_the_run_level_test_holds_its_level_whatever_the_run_variance(ratio, shared):
+    """Simulated null comparisons with run-level and pretraining-level variance: the seed-paired
+    t test rejects at its level within Monte Carlo error; the image-level test, which holds the
+    runs fixed, far more often once runs vary as a whole."""
+    rates = calibration.null_rejection_rates(calibration.Design(
+        comparisons=1500, images=200, ratio=ratio, shared_backbone=shared))
+    assert rates.seed_paired_t <= stats.ALPHA + 2.5 * rates.monte_carlo_error, rates
+    assert rates.ratio == pytest.approx(ratio, rel=0.4)  # the variance the design asked for
+    if ratio > 4:
+        assert rates.sign_flip >= 0.2, rates
 
 
-def test_variance_inflation_by_hand():
-    a, b = _pair(0, 10)
-    assert calibration.variance_inflation(np.stack([a] * 3), np.stack([b] * 3)) == 3.0
-    # disagreements on different images in each seed: no inflation
-    x = np.zeros((3, 3), bool)
-    assert calibration.variance_inflation(x, np.eye(3, dtype=bool)) == 1.0
-    assert calibration.variance_inflation(x, x) == 1.0
+def test_the_calibration_covers_the_observed_ratios():
+    rates = calibration.calibration_table([0.5, 3.0], seeds=3, comparisons=50)
+    reached = [r.ratio for r in rates]
+    assert max(reached) >= 3.0 and {r.design.shared_backbone for r in rates} == {True, False}
+    assert [r.design.ratio for r in rates][::2] == [1.0, 2.0, 4.0]
 
 
 def test_holm_against_a_hand_worked_example():

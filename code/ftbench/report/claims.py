@@ -33,6 +33,7 @@ from ftbench.config.yamlio import load_yaml
 from ftbench.errors import UserError
 from ftbench.report import stats
 from ftbench.report.aggregate import COLUMNS, read_csv
+from ftbench.report.compare import EXACT
 
 SUPPORTED, CONTRADICTED = "supported", "contradicted"
 NOT_SIGNIFICANT, NOT_MEASURABLE = "not significant", "not measurable at this scale"
@@ -241,7 +242,7 @@ def _ratios(claim: Claim, results, comparisons: dict) -> list[tuple[float, float
     for den, num in pairs:
         row, flipped = _row(comparisons, results, den.key, num.key, claim.column)
         r, low, high = (float(row[k]) if row[k] else math.nan for k in ("diff", "low", "high"))
-        if row["p_holm"] == "":  # exact: the same in every seed
+        if row["test"] == EXACT:  # the same in every seed: no interval
             low = high = r
         out.append((1 / r, 1 / high, 1 / low) if flipped else (r, low, high))
     return out

@@ -4,8 +4,10 @@ check them.
 Each configuration is compared with its baseline: the first configuration of its block of
 `report.paired_by` axes (by default the first axis, when a table has several).
 
-- accuracy: the paired sign-flip test over test images (`stats.sign_flip_test`), every seed in
-  the per-image statistic; the p-values of one table are adjusted together with Holm's method.
+- accuracy: the seed-paired t test over training runs (`stats.seed_paired_t`), the test every
+  verdict and sentence uses, its p-values adjusted within the table with Holm's method; each
+  configuration's run-level variance ratio (`stats.variance_ratio`) beside it; and, as a
+  secondary statement about these trained networks only, the image-level sign-flip test.
 - ratios the paper states: time per epoch and training memory against the baseline (paired
   tables), inference time unmerged over merged within each run (ablation tables): the geometric
   mean over seeds with a t-interval on the log scale, and the t-test of the log ratio. A ratio
@@ -26,14 +28,16 @@ from pathlib import Path
 
 from ftbench.errors import UserError
 from ftbench.report import stats
-from ftbench.report.calibration import variance_inflation
 from ftbench.report.results import Group, TableResults
 from ftbench.store import atomic
 
 COLUMNS = ["table", "config_a", "config_b", "metric", "kind", "seeds", "a_mean", "b_mean",
-           "diff", "diff_seed_std", "same_sign_seeds", "low", "high", "test", "statistic",
-           "discordant_images", "variance_inflation", "p", "p_holm", "significant"]
-SIGN_FLIP = "paired sign-flip over test images"
+           "diff", "diff_seed_std", "same_sign_seeds", "low", "high", "test", "statistic", "p",
+           "p_holm", "significant", "variance_ratio_a", "variance_ratio_b", "images_test",
+           "images_statistic", "images_discordant", "images_p"]
+SEED_T = "seed-paired t test over runs"
+SIGN_FLIP = "sign-flip over test images, these networks only"
+NO_TEST = "none (one seed: no run-level spread)"
 LOG_T = "t-test of the log ratio over seeds"
 EXACT = "exact (the same in every seed)"
 # ratios a table kind states: (metric, numerator column, denominator column or "" for the
@@ -62,15 +66,16 @@ class Comparison:
     low: float = math.nan  # ratios: the 95% interval
     high: float = math.nan
     statistic: float | None = None
-    discordant: int | None = None
-    inflation: float | None = None
     p_holm: float | None = None
+    ratio_a: float | None = None  # the configurations' run-level variance ratios (accuracy)
+    ratio_b: float | None = None
+    images: stats.SignFlip | None = None  # the secondary, image-level test (accuracy)
 
     @property
     def significant(self) -> bool:
-        if self.p_holm is None:  # exact: any difference is real
+        if self.test == EXACT:  # the same in every seed: any difference is real
             return self.diff != (1.0 if self.kind == "ratio" else 0.0)
-        return self.p_holm < stats.ALPHA
+        return self.p_holm is not None and self.p_holm < stats.ALPHA
 
     @property
     def direction(self) -> int:
@@ -94,14 +99,20 @@ def _same_sign(values: list[float], centre: float) -> int:
 
 
 def accuracy_comparison(results: TableResults, base: Group, other: Group) -> Comparison:
+    """The run-level test on the seeds both ran, with the image-level one beside it."""
     a, b = stats.as_matrix(results.paired(base, other))
-    test = stats.sign_flip_test(a, b)
-    per_seed = list(b.mean(1) - a.mean(1))
+    acc_a, acc_b = a.mean(1), b.mean(1)
+    run_test = stats.seed_paired_t(acc_a, acc_b)
+    per_seed = list(acc_b - acc_a)
     diff = float(b.mean() - a.mean())
+    images = a.shape[1]
     return Comparison(results.name, base, other, "accuracy", "difference", len(per_seed), diff,
-                      stats.std(per_seed), _same_sign(per_seed, diff), SIGN_FLIP, test.p,
-                      statistic=test.statistic, discordant=test.discordant,
-                      inflation=variance_inflation(a, b))
+                      stats.std(per_seed), _same_sign(per_seed, diff),
+                      SEED_T if run_test else NO_TEST, run_test.p if run_test else None,
+                      statistic=run_test.statistic if run_test else None,
+                      ratio_a=stats.variance_ratio(acc_a, images),
+                      ratio_b=stats.variance_ratio(acc_b, images),
+                      images=stats.sign_flip_test(a, b))
 
 
 def ratio_comparison(results: TableResults, base: Group, other: Group, metric: str,
@@ -161,9 +172,16 @@ def row(c: Comparison) -> dict:
         "table": c.table, "config_a": c.base.key, "config_b": c.other.key, "metric": c.metric,
         "kind": c.kind, "seeds": c.seeds, **means, "diff": c.diff, "diff_seed_std": c.diff_std,
         "same_sign_seeds": c.agreeing, "low": c.low, "high": c.high, "test": c.test,
-        "statistic": c.statistic, "discordant_images": c.discordant,
-        "variance_inflation": c.inflation, "p": c.p, "p_holm": c.p_holm,
-        "significant": c.significant}.items()}
+        "statistic": c.statistic, "p": c.p, "p_holm": c.p_holm, "significant": c.significant,
+        "variance_ratio_a": c.ratio_a, "variance_ratio_b": c.ratio_b,
+        **_image_level(c.images)}.items()}
+
+
+def _image_level(test: stats.SignFlip | None) -> dict:
+    if test is None:
+        return {}
+    return {"images_test": SIGN_FLIP, "images_statistic": test.statistic,
+            "images_discordant": test.discordant, "images_p": test.p}
 
 
 def csv_text(tables: list[TableResults]) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 from ftbench.config import Experiment
 from ftbench.report import claims, compare, stats, tables
 from ftbench.report.aggregate import read_csv
-from ftbench.report.calibration import null_rejection_rates
+from ftbench.report.calibration import Rates, calibration_table
 from ftbench.report.deviations import deviations
 from ftbench.report.latex import Tex, count, environment, escape, macro_key, macros_text, num
 from ftbench.report.tuning import edges, read_scores
@@ -87,10 +87,12 @@ def render_summary(experiments: list[Experiment], profile: str, description: str
     tables = {e.name: compare.load(e, results) for e in experiments if e.runs}
     comparisons = compare.checked_rows(list(tables.values()), results)
     found = claims.findings(CLAIMS, tables, comparisons, results, experiments)
+    rates, calibration = _calibration(comparisons)
     m = (_profile_macros(profile, description, rows) | _claims_macros(found)
-         | _seeds_macros(experiments) | _stats_macros(comparisons)
+         | _seeds_macros(experiments) | _stats_macros(comparisons, rates, experiments)
          | _tuning_macros(Path(results).parent / "tuning" / f"{profile}.csv", experiments))
     atomic.write_text(Path(generated) / "compute.tex", compute)
+    atomic.write_text(Path(generated) / "calibration.tex", calibration)
     atomic.write_text(Path(generated) / "claims.tex", environment().get_template(
         "claims_table.tex.j2").render(findings=[_claim_view(f) for f in found]))
     tables_ = [t | {"rows": [{k: breakable(v) for k, v in r.items()} for r in t["rows"]]}
@@ -118,24 +120,89 @@ def _seeds_macros(experiments: list[Experiment]) -> dict[str, str]:
     return {"seeds/summary": Tex(text)}
 
 
-def _stats_macros(comparisons: list[dict]) -> dict[str, str]:
-    """The calibration of the paired test, and how far this build's seeds share mistakes."""
+def _configuration_ratios(comparisons: list[dict]) -> list[float]:
+    """Each configuration's run-level variance ratio of accuracy, once per configuration."""
+    seen = {}
+    for r in comparisons:
+        for side in ("a", "b"):
+            if r["metric"] == "accuracy" and r[f"variance_ratio_{side}"]:
+                seen[(r["table"], r[f"config_{side}"])] = float(r[f"variance_ratio_{side}"])
+    return sorted(seen.values())
+
+
+def _images_only(rows: list[dict]) -> int:
+    """Accuracy comparisons significant by the image-level test (Holm within each table, as
+    the run-level one) but not by the run-level test."""
+    found = 0
+    for table in dict.fromkeys(r["table"] for r in rows):
+        these = [r for r in rows if r["table"] == table]
+        adjusted = stats.holm([float(r["images_p"]) if r["images_p"] else None for r in these])
+        found += sum(r["significant"] != "True" and p is not None and p < stats.ALPHA
+                     for r, p in zip(these, adjusted, strict=True))
+    return found
+
+
+def _pretraining_text(experiments: list[Experiment]) -> Tex:
+    """Whether the seeds of a configuration start from one pretraining run or one each: what
+    the run-level spread holds."""
+    per_config: dict[tuple, set] = {}
+    for e in experiments:
+        for r in e.runs:
+            if r.config.model.pretrained.startswith("run:"):
+                key = (e.name, r.run_id.rsplit("--s", 1)[0])
+                per_config.setdefault(key, set()).add(r.config.model.pretrained)
+    if not per_config:
+        return Tex("The published weights of each backbone are one pretraining draw, which every "
+                   "seed shares: the spread over seeds holds no pretraining draw.")
+    if all(len(refs) == 1 for refs in per_config.values()):
+        return Tex("In this build every seed of a configuration starts from the same pretraining "
+                   "run of its backbone, so the spread over seeds holds no pretraining draw, and "
+                   "a comparison of architectures rests on one draw of each backbone.")
+    return Tex("Seed $s$ of every fine-tuning configuration starts from pretraining seed $s$ of "
+               "its backbone, so the spread over seeds holds the pretraining draw too.")
+
+
+def _stats_macros(comparisons: list[dict], rates: list[Rates],
+                  experiments: list[Experiment]) -> dict[str, str]:
+    """The run-level test, this build's variance ratios and the calibration that covers them."""
     rows = [r for r in comparisons if r["metric"] == "accuracy"]
-    inflation = sorted(float(r["variance_inflation"]) for r in rows)
-    rates = null_rejection_rates()
-    design = rates.design
+    ratios = _configuration_ratios(comparisons)
+    design = rates[0].design
     return {
         "stats/alpha": f"{stats.ALPHA:g}", "stats/level": f"{100 * (1 - stats.ALPHA):g}",
         "stats/comparisons": str(len(rows)),
-        "stats/inflation/median": num(inflation[len(inflation) // 2] if rows else 1.0, 1),
-        "stats/inflation/max": num(inflation[-1] if rows else 1.0, 1),
+        "stats/significant": str(sum(r["significant"] == "True" for r in rows)),
+        "stats/images-only": str(_images_only(rows)),
+        "stats/pretraining": _pretraining_text(experiments),
+        "stats/configurations": str(len(ratios)),
+        "stats/ratio/median": num(ratios[len(ratios) // 2] if ratios else 1.0, 1),
+        "stats/ratio/max": num(ratios[-1] if ratios else 1.0, 1),
         "stats/calibration/comparisons": count(design.comparisons),
         "stats/calibration/seeds": str(design.seeds),
         "stats/calibration/images": count(design.images),
-        "stats/calibration/inflation": num(rates.inflation, 1),
-        "stats/calibration/sign-flip": num(100 * rates.sign_flip, 1),
-        "stats/calibration/pooled": num(100 * rates.pooled_mcnemar, 1),
+        "stats/calibration/t-max": num(100 * max(r.seed_paired_t for r in rates), 1),
+        "stats/calibration/flip-max": num(100 * max(r.sign_flip for r in rates), 1),
+        "stats/calibration/mc-error": num(100 * rates[0].monte_carlo_error, 1),
     }
+
+
+def _calibration(comparisons: list[dict]) -> tuple[list[Rates], str]:
+    """The simulated rejection rates over the ratios this build shows, and their table."""
+    ratios = _configuration_ratios(comparisons)
+    seeds = max((int(r["seeds"]) for r in comparisons if r["metric"] == "accuracy"), default=3)
+    rates = calibration_table(ratios, max(seeds, 2))
+    rows = [{"target": num(r.design.ratio, 0), "reached": num(r.ratio, 1),
+             "backbones": "one" if r.design.shared_backbone else "two",
+             "t": num(100 * r.seed_paired_t, 1), "flip": num(100 * r.sign_flip, 1)}
+            for r in rates]
+    observed = (f"ratios from {ratios[0]:.1f} to {ratios[-1]:.1f} (median "
+                f"{ratios[len(ratios) // 2]:.1f})" if ratios else "no ratios")
+    design = rates[0].design
+    table = environment().get_template("calibration_table.tex.j2").render(
+        rows=rows, alpha=f"{stats.ALPHA:g}", comparisons=count(design.comparisons),
+        seeds=design.seeds, images=count(design.images), observed=observed,
+        mc_error=num(100 * rates[0].monte_carlo_error, 1))
+    return rates, table
 
 
 def breakable(text: str) -> Tex:

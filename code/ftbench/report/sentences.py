@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from ftbench.report.compare import Comparison
+from ftbench.report.compare import EXACT, Comparison
 from ftbench.report.latex import Tex, escape, pct, pvalue
 from ftbench.report.results import Group, TableResults
 
@@ -64,8 +64,10 @@ def describe(g: Group) -> str:
 
 
 def p_text(cmp: Comparison) -> Tex:
-    if cmp.p_holm is None:
+    if cmp.test == EXACT:
         return Tex("exact")
+    if cmp.p_holm is None:
+        return Tex("no run-level test with one seed")
     return Tex(f"$p_\\mathrm{{Holm}} {'=' if cmp.p_holm >= 0.001 else ''}"
                f"{pvalue(cmp.p_holm).replace('$', '')}$")
 
@@ -122,8 +124,10 @@ def memory_words(ratio: float) -> str:
 
 def interval_text(cmp: Comparison) -> str:
     """'1.25 [1.10, 1.42]' or '1.25, exact'."""
-    if cmp.p_holm is None:
+    if cmp.test == EXACT:
         return f"{cmp.diff:.2f}, the same in every seed"
+    if cmp.p_holm is None:
+        return f"{cmp.diff:.2f}, {p_text(cmp)}"
     return f"95\\% interval {cmp.low:.2f} to {cmp.high:.2f}, {p_text(cmp)}"
 
 

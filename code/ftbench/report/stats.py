@@ -1,6 +1,19 @@
-"""The statistics every table uses: mean and spread over seeds, the paired test, Holm.
+"""The statistics every table uses: mean and spread over seeds, the two paired tests, Holm.
 
-The paired test of two configurations (`sign_flip_test`) takes the test image as its unit. Both
+The test behind every verdict, sentence and claim (`seed_paired_t`) takes the training run as its
+unit, because a training run is what a rebuild draws again: its seed sets initialisation, data
+order, augmentation and dropout (and, where the design gives each seed its own pretraining run,
+the backbone), and its accuracy is a mean over the test images it was scored on, so the images'
+noise is nested inside the run's. Configurations a and b run the same seeds; d_s is seed s's
+accuracy of b minus a's, and the test is Student's paired t test of mean(d) = 0 with S - 1
+degrees of freedom. Pairing by seed removes whatever the two runs of a seed share (a pretraining
+draw, the data order); the test needs no assumption about how much of the variance comes from
+runs and how much from images, which `variance_ratio` reports per configuration and the
+calibration (`ftbench.report.calibration`) varies over the range this build shows.
+
+The image-level test (`sign_flip_test`) is kept as a secondary statement about these trained
+networks only: it holds the runs fixed, so it answers "do these networks differ on these
+images", not "would a rebuild find the same". It takes the test image as its unit. Both
 configurations are trained with the same random seeds and scored on the same test images (the
 test split does not depend on the seed), so the seeds of one configuration are not independent
 samples: a model that finds an image hard finds it hard under every seed. For image i, let d_i be
@@ -12,10 +25,6 @@ likely as -d_i, whatever the dependence between the seeds of one image; the p-va
 probability, over the 2^N sign flips, of a |T| at least as large as observed. Its distribution is
 computed exactly (a convolution over the distinct |d_i|), so the test has no Monte Carlo error and
 gives the same bits on every machine. With one seed it is McNemar's exact test.
-
-`pooled_mcnemar`, the test this replaced, pools the disagreements of all seeds into one binomial
-count as if every (seed, image) pair were independent; it is kept to show, in the calibration
-(`ftbench.report.calibration`), that it rejects far too often when mistakes cluster on images.
 
 Within a table, the p-values of its comparisons are adjusted with Holm's step-down method, which
 controls the family-wise error rate without assuming the tests independent.
@@ -31,6 +40,7 @@ import numpy as np
 from scipy import stats as scipy_stats
 
 ALPHA = 0.05  # the significance level of every verdict and sentence
+NO_SPREAD = 1e-9  # a run-level spread of accuracy below this is rounding
 
 
 def floats(values: Iterable) -> list[float]:
@@ -51,6 +61,42 @@ def std(values: Iterable) -> float:
     return math.sqrt(sum((v - m) ** 2 for v in vals) / (len(vals) - 1))
 
 
+@dataclass(frozen=True)
+class RunTest:
+    p: float  # two-sided
+    statistic: float  # Student's t of the per-seed differences (nan: no spread)
+
+
+def seed_paired_t(accuracy_a: Sequence[float], accuracy_b: Sequence[float]) -> RunTest | None:
+    """Student's paired t test over seeds of two configurations' per-run accuracies (b - a), the
+    same seeds in the same order; None with fewer than two seeds (no run-level spread can be
+    estimated, so nothing can be said of a rebuild). Differences equal in every seed have no
+    spread either: the test cannot tell them from a constant, and says p = 1 rather than
+    guess."""
+    d = np.asarray(accuracy_b, dtype=float) - np.asarray(accuracy_a, dtype=float)
+    if len(d) < 2:
+        return None
+    spread = float(d.std(ddof=1))
+    # accuracies are multiples of 1/N: a spread far below that is float rounding, not spread
+    if spread < NO_SPREAD or not math.isfinite(spread):
+        return RunTest(1.0, math.nan)
+    t = float(d.mean() / (spread / math.sqrt(len(d))))
+    return RunTest(float(2 * scipy_stats.t.sf(abs(t), len(d) - 1)), t)
+
+
+def variance_ratio(accuracies: Sequence[float], images: int) -> float | None:
+    """The seeds' sample variance of a configuration's accuracy over the variance that
+    independent test images alone would give it, p(1 - p) / N: 1 when runs differ only by which
+    images happen to fall right, larger when a run as a whole lands higher or lower. None with
+    one seed, or with an accuracy of 0 or 1 (no binomial variance to compare with)."""
+    acc = np.asarray(accuracies, dtype=float)
+    centre = float(acc.mean()) if len(acc) else math.nan
+    binomial = centre * (1 - centre) / images if images else 0.0
+    if len(acc) < 2 or not binomial > 0:
+        return None
+    return float(acc.var(ddof=1) / binomial)
+
+
 def as_matrix(pairs: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
     """The seeds' pairs of per-image correctness vectors as two (seeds, images) arrays."""
     if any(a.shape != b.shape for a, b in pairs) or len({a.shape for a, _ in pairs}) > 1:
@@ -59,7 +105,7 @@ def as_matrix(pairs: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarra
 
 
 @dataclass(frozen=True)
-class SignFlip:
+class SignFlip:  # the secondary, image-level test
     p: float  # two-sided, exact
     statistic: int  # T: correct answers of the second configuration minus the first's
     discordant: int  # images on which the two differ in their number of correct seeds
@@ -92,17 +138,6 @@ def _sign_flip_distribution(magnitudes: np.ndarray) -> tuple[np.ndarray, np.ndar
         pmf = np.convolve(pmf, part)
     top = int(magnitudes.sum())
     return np.arange(-top, top + 1), pmf
-
-
-def pooled_mcnemar(pairs: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[float, int, int]:
-    """(two-sided exact p, b, c): the disagreements of every seed pooled into one binomial
-    count (b: right only under the first configuration, c: only under the second), as if every
-    (seed, image) were independent. Anti-conservative when mistakes cluster on images; kept for
-    the calibration that shows it."""
-    a, b_ = as_matrix(pairs)
-    b, c = int(np.sum(a & ~b_)), int(np.sum(~a & b_))
-    p = 1.0 if b + c == 0 else float(scipy_stats.binomtest(min(b, c), b + c, 0.5).pvalue)
-    return p, b, c
 
 
 def holm(pvalues: Sequence[float | None]) -> list[float | None]:

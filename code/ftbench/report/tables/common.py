@@ -166,6 +166,8 @@ def baseline_words(results: TableResults) -> str:
 def test_words(results: TableResults) -> Tex:
     """The caption's sentence on the p column."""
     n = len(results.seeds)
-    seeds = f"the per-image statistic sums all {n} seeds" if n > 1 else "one seed"
-    return Tex(f"$p$: paired sign-flip test over test images ({seeds}; Holm-adjusted within "
-               f"the table) against {escape(baseline_words(results))} (-- for that row)")
+    if n < 2:
+        return Tex("$p$: none, one seed gives no run-level spread to test against")
+    return Tex(f"$p$: seed-paired $t$ test over the {n} training runs of each configuration "
+               f"(Holm-adjusted within the table) against {escape(baseline_words(results))} "
+               "(-- for that row)")
