@@ -194,3 +194,26 @@ def test_shape_and_params_keys_ignore_what_does_not_change_shapes(tmp_path):
     assert identity.shape_key(rank.config) != identity.shape_key(s0.config)
     assert identity.params_key("demo", rank.config) != identity.params_key("demo", s0.config)
     assert identity.params_key("other", s0.config) != identity.params_key("demo", s0.config)
+
+
+def test_seed_s_starts_from_pretraining_seed_s(tmp_path):
+    """`run:backbone/s{seed}`: each seed its own pretraining draw, so the draw is inside the
+    spread over seeds; a seed with no pretraining run of its number is refused in one line."""
+    backbone = BACKBONE.replace("title: Backbone", "title: Backbone\nseeds: [0, 1, 2]")
+    per_seed = DEMO.replace("label: ViT-micro}",
+                            'label: ViT-micro, pretrained: "run:backbone/s{seed}"}')
+    work = workdir(tmp_path, {"backbone": backbone, "demo": per_seed})
+    exps = {e.name: e for e in load_all(work / "configs", "tiny", check_models=False)}
+    ids = {r.key: r.identity for r in exps["backbone"].runs}
+    for r in exps["demo"].runs:
+        upstream = f"backbone/s{r.config.seed}"
+        assert r.depends_on == [upstream]
+        assert r.config.model.pretrained == f"run:{upstream}"
+        assert r.identity == identity.run_identity(r.config, {upstream: ids[upstream]})
+    (work / "configs" / "demo.yaml").write_text(per_seed.replace("[0, 1, 2]", "[0, 3]"))
+    with pytest.raises(UserError, match=r"names run 'backbone/s3', which the 'tiny' profile "
+                                        "does not plan"):
+        load_all(work / "configs", "tiny", check_models=False)
+    (work / "configs" / "demo.yaml").write_text(per_seed.replace("run:backbone", "file:w"))
+    with pytest.raises(UserError, match=r"only a run: reference may hold"):
+        load_all(work / "configs", "tiny", check_models=False)

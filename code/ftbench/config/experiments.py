@@ -201,6 +201,24 @@ def _configured(doc: dict, choices: list, where: str) -> dict:
     return configured
 
 
+SEED_FIELD = "{seed}"
+
+
+def seeded_backbone(merged: dict, seed: int, where: str) -> dict:
+    """`model.pretrained: run:pretrain/vit-micro--s{seed}` names, for seed s, pretraining run s:
+    each seed of a configuration starts from its own pretraining draw, so the spread over seeds
+    (and every run-level test) holds the pretraining draw too, and two configurations of one
+    seed start from the same backbone."""
+    model = merged.get("model")
+    ref = model.get("pretrained") if isinstance(model, dict) else None
+    if not (isinstance(ref, str) and SEED_FIELD in ref):
+        return merged
+    if not ref.startswith("run:"):
+        raise UserError(f"{where}: model.pretrained '{ref}' holds {SEED_FIELD}, which only a "
+                        "run: reference may hold (run:<table>/<run-id> with {seed} in the id)")
+    return {**merged, "model": {**model, "pretrained": ref.replace(SEED_FIELD, str(seed))}}
+
+
 def load_experiment(path: Path, profile: str, config_dir: Path, overrides: dict | None = None,
                     profile_doc: dict | None = None, check_models: bool = True) -> Experiment:
     path = Path(path)
@@ -227,6 +245,7 @@ def load_experiment(path: Path, profile: str, config_dir: Path, overrides: dict 
                                    {"seed": seed}, overrides or {})
                 run_id = "--".join([label for label, _ in combo] + [f"s{seed}"])
                 at = f"{where} [{run_id}]"
+                merged = seeded_backbone(merged, seed, at)
                 cfg = validate(from_dict(RunConfig, merged, at), at, check_models)
                 labels = {n: label for n, (label, _) in zip(names, combo, strict=True)}
                 runs.append(RunSpec(name, run_id, labels, cfg,
