@@ -211,19 +211,24 @@ tune: | $(VENV) ## choose each table's tuned setting on validation (results/tuni
 	$(FTBENCH) tune $(OPTS)
 
 # Do the committed runs reproduce? One run of every table (the shortest) retrained in a scratch
-# folder with this code, every number compared; VERIFY='--all' or VERIFY='--runs TABLE/RUN ...'.
+# folder with this code: identical, equivalent (inside its seeds' spread, the table's conclusions
+# the same: another CPU) or different; VERIFY='--all', VERIFY='--runs TABLE/RUN ...',
+# VERIFY=--identical (only identity where the runs were made: CI), VERIFY='--report DIR'.
 VERIFY ?=
 .PHONY: verify
-verify: | $(VENV) ## retrain a sample of the finished runs and compare every number (exit 1: differs)
+verify: | $(VENV) ## retrain a sample of the finished runs: identical, equivalent or different (exit 1)
 	$(FTBENCH) verify $(OPTS) $(VERIFY)
 
 # Does another results folder (a reviewer's rebuild, a container's, a GPU run) hold the same
 # numbers as this profile's? Table by table, cell by cell; times, memory and provenance skipped.
+# CONCLUSIONS=1: does it conclude the same (every comparison's sign and significance, every
+# claim's verdict), whatever its digits?
 OTHER ?=
+CONCLUSIONS ?=
 .PHONY: compare
-compare: | $(VENV) ## compare results/PROFILE with OTHER=folder, table by table (exit 1: differs)
+compare: | $(VENV) ## compare results/PROFILE with OTHER=folder, cell by cell, or CONCLUSIONS=1 (exit 1: differs)
 	$(if $(OTHER),,$(error compare needs OTHER=<results folder>, e.g. OTHER=../clone/results/tiny))
-	$(FTBENCH) compare $(RUN_ROOT) $(OTHER)
+	$(FTBENCH) compare $(OPTS) $(RUN_ROOT) $(OTHER) $(if $(CONCLUSIONS),--conclusions)
 
 # Before a long GPU job: fetch what it reads, and check every run builds and trains.
 data: | $(VENV) ## download the datasets PROFILE reads into DATA_DIR (resumable, checksummed)

@@ -3,7 +3,11 @@ measured columns from the ftbench package).
 
   pip-conf SOURCE OUT PREFIX   write the pip configuration to hand over to the image build
                                to OUT, and print one 'HOST<TAB>BUILD' line per path to mount
-  compare CONTAINER HOST       compare a table's CSV made in the image with the host's
+  compare CONTAINER HOST [CONFIGS [KEY=VALUE ...]]
+                               compare a table's CSV made in the image with the host's, run
+                               by run: identical, equivalent or different (ftbench verify's
+                               verdicts); CONFIGS and the overrides the runs were made with
+                               are read where a run is not identical
 """
 
 from __future__ import annotations
@@ -93,29 +97,97 @@ def pip_conf(source: str, out: str, prefix: str) -> None:
         print(f"{host}\t{inside}")
 
 
-def compare(container_csv: str, host_csv: str) -> None:
-    """The image's CSV against the host's, by `ftbench compare`'s rules (times, memory and
-    provenance skipped; Python on major.minor), every other cell equal."""
+def compare(container_csv: str, host_csv: str, configs: str = "configs",
+            *overrides: str) -> None:
+    """The image's table against the host's, run by run, by `ftbench verify`'s three verdicts
+    (ftbench.tools.equivalence): identical (every cell but the measured and provenance ones
+    equal; Python on major.minor), equivalent (only metrics moved, each inside the host's seed
+    band, and the table concludes the same: its experiment read from `configs` with the runs'
+    `overrides`), or different: the check fails."""
+    from ftbench.errors import UserError
     from ftbench.tools.resultsdiff import compare_file
 
     name = Path(container_csv).name
     result = compare_file(Path(container_csv), Path(host_csv))
-    if not result.passed:
-        fail(f"{name}: {len(result.differences)} of {result.compared} cells differ between the "
-             "image and the host: " + "; ".join(result.differences[:4])
-             + ("; ..." if len(result.differences) > 4 else ""))
     if not result.compared:
         fail(f"{name}: no rows")
     rows = result.compared // len(result.columns)
-    print(f"docker-check: {name}: {len(result.columns)} of "
-          f"{len(result.columns) + len(result.skipped)} columns x {rows} rows compared, all "
-          f"equal (python on major.minor; not compared: {', '.join(result.skipped)})")
+    shape = (f"{len(result.columns)} of {len(result.columns) + len(result.skipped)} columns x "
+             f"{rows} rows compared")
+    if result.passed:
+        print(f"docker-check: {name}: {shape}, all equal (python on major.minor; not compared: "
+              f"{', '.join(result.skipped)})")
+        return
+    try:
+        lines = _equivalent(Path(container_csv), Path(host_csv), result, configs, overrides)
+    except UserError as exc:  # a file the rule reads is missing or unreadable: one line
+        fail(f"{name}: {exc}")
+    for line in lines:
+        print(f"docker-check: {name}: {line}")
+    print(f"docker-check: {name}: {shape}: {rows - len(lines)} runs identical, {len(lines)} "
+          "equivalent (inside the host's seed band, the same conclusions)")
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _equivalent(image: Path, host: Path, result, configs: str, overrides) -> list[str]:
+    """One line per equivalent run; fails (exit 1) on a different one."""
+    from ftbench.config import load_all, parse_overrides
+    from ftbench.report.aggregate import read_csv
+    from ftbench.report.conclusions import agree
+    from ftbench.store.summary import read_summary
+    from ftbench.tools.equivalence import (
+        FREE,
+        METRICS,
+        Move,
+        bands,
+        committed_conclusions,
+        pooled_ranges,
+    )
+    from ftbench.tools.resultsdiff import row_differences
+
+    if any(" only in " in d for d in result.differences):
+        fail(f"{image.name}: " + "; ".join(d for d in result.differences if " only in " in d))
+    mine = {r["run_id"]: r for r in read_csv(image)}
+    theirs = read_csv(host)
+    lines = []
+    for old in theirs:
+        run_id, new = old["run_id"], mine[old["run_id"]]
+        differ = row_differences(old, new, result.columns)
+        fixed = [f"{c} {old[c]!r} -> {new[c]!r}" for c in differ
+                 if c not in METRICS and c not in FREE]
+        if fixed:
+            fail(f"{image.name}: run {run_id} is different: {'; '.join(fixed)}")
+        if not differ:
+            continue
+        sizes = read_summary(host.parent / "runs" / old["table"] / run_id / "summary.json").dataset
+        band = bands(theirs, run_id, sizes, pooled_ranges(theirs))
+        moves = [Move(c, _number(old[c]), _number(new[c]), band.get(c)) for c in differ
+                 if c in METRICS]
+        if outside := [m.text() for m in moves if not m.inside]:
+            fail(f"{image.name}: run {run_id} is different: {'; '.join(outside)}")
+        lines.append(f"{run_id}: equivalent: " + "; ".join(
+            [m.text() for m in moves] + [f"{c} {old[c]} -> {new[c]}" for c in differ
+                                         if c in FREE]))
+    (experiment,) = [e for e in load_all(Path(configs), "tiny", parse_overrides(list(overrides)),
+                                         check_models=False) if e.name == image.stem]
+    same = agree(*(committed_conclusions(experiment, f.parent) for f in (host, image)),
+                 measured=False)
+    if not same.agree:
+        fail(f"{image.name}: the image's runs conclude otherwise than the host's: "
+             + "; ".join(same.lines(("host", "image"))[:3]))
+    return lines
 
 
 def main(argv: list[str]) -> None:
     if len(argv) == 4 and argv[0] == "pip-conf":
         pip_conf(*argv[1:])
-    elif len(argv) == 3 and argv[0] == "compare":
+    elif len(argv) >= 3 and argv[0] == "compare":
         compare(*argv[1:])
     else:
         sys.exit(__doc__)

@@ -60,6 +60,26 @@ report: {table: benchmark, caption: demo}
 """
 
 
+# Two configurations of three seeds, for the tests of verify, compare and the image check
+PAIR = """\
+title: Pair
+description: a baseline and another configuration, three seeds each
+seeds: [0, 1, 2]
+base:
+  model: {name: resnet34_micro}
+  method: {name: head}
+  data: {name: digits, image_size: 16}
+  train: {epochs: 1}
+axes:
+  variant:
+    values:
+      a: {model: {label: Model-A}}
+      b: {model: {label: Model-B}}
+report: {table: benchmark, caption: pair}
+"""
+RIGHT = {"a": {0: 70, 1: 72, 2: 74}, "b": {0: 85, 1: 86, 2: 88}}  # of 100 test images
+
+
 def run_cli(*args: str, cwd: Path = ROOT, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "ftbench", *map(str, args)], cwd=cwd,
                           capture_output=True, text=True, env={**os.environ, **(env or {})})

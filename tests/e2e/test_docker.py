@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import ROOT, script_module
+from helpers import PAIR, RIGHT, ROOT, script_module
 
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
 CHECK = ROOT / ".ci" / "docker-check"
@@ -194,25 +194,37 @@ def _ci_run(tmp_path, fail: str = "") -> tuple[int, list[str]]:
     path = _minimal_path(tmp_path / "bin", "bash", "env", "dirname")
     tools = {t: "" for t in ("latexmk", "pdflatex", "pdftotext", "kpsewhich", "buildah",
                               "podman", "mmdebstrap", "apt-get", "sudo")}
-    _fake_tools(tmp_path / "bin", log, make=f'[ "$1" != "{fail}" ]', **tools)
+    # make also records ATEN_CPU_CAPABILITY, which .ci/run sets for one call
+    aten = f'[ -z "$ATEN_CPU_CAPABILITY" ] || echo "ATEN_CPU_CAPABILITY=$ATEN_CPU_CAPABILITY"' \
+           f' >> "{log}"'
+    _fake_tools(tmp_path / "bin", log, make=f'{aten}; [ "$1" != "{fail}" ]', **tools)
     proc = subprocess.run([str(ROOT / ".ci" / "run")], cwd=tmp_path, capture_output=True,
                           text=True, timeout=60, env={"PATH": path, "HOME": str(tmp_path)})
     calls = log.read_text().splitlines() if log.exists() else []
     assert not [c for c in calls if c.startswith(("apt-get", "sudo"))], calls  # nothing missing
-    return proc.returncode, [c for c in calls if c.startswith("make")]
+    made = []
+    for c in calls:
+        if c.startswith("make"):
+            made.append(c)
+        elif c.startswith("ATEN_CPU_CAPABILITY="):  # the environment of the call before
+            made[-1] = f"{c} {made[-1]}"
+    return proc.returncode, made
 
 
 def test_ci_runs_make_test_then_verify_then_the_docker_and_cluster_checks(tmp_path):
-    """In order, installing nothing when the tools are there."""
+    """In order, installing nothing when the tools are there; verify natively (identical on
+    the machine type the results were made on) and on AVX2 kernels (equivalent suffices)."""
     status, calls = _ci_run(tmp_path)
-    assert status == 0 and calls == ["make test", "make verify", "make docker-check",
-                                     "make cluster-check"], calls
+    assert status == 0 and calls == [
+        "make test", "make verify VERIFY=--identical", "ATEN_CPU_CAPABILITY=avx2 make verify",
+        "make docker-check", "make cluster-check"], calls
 
 
 @pytest.mark.parametrize("fail", ["test", "verify"])
 def test_ci_stops_at_the_first_failing_step(tmp_path, fail):
     status, calls = _ci_run(tmp_path, fail)
-    assert status != 0 and calls[-1] == f"make {fail}" and "make docker-check" not in calls
+    assert status != 0 and calls[-1].startswith(f"make {fail}") and (
+        "make docker-check" not in calls)
 
 
 def test_make_docker_check_runs_the_script():
@@ -263,16 +275,62 @@ def test_compare_skips_measured_and_provenance_columns(helper, tmp_path, capsys)
     assert "6 of 14 columns x 2 rows compared, all equal" in out, out
 
 
-@pytest.mark.parametrize("change", [{"accuracy": "0.51"}, {"python": "3.12.3"},
-                                    {"torch": "2.14.1+cpu"}])
-def test_compare_fails_on_a_result_that_differs(helper, tmp_path, capsys, change):
+@pytest.mark.parametrize("change", [{"python": "3.12.3"}, {"torch": "2.14.1+cpu"},
+                                    {"config_hash": "abd"}])
+def test_compare_fails_on_a_setting_that_differs(helper, tmp_path, capsys, change):
     image = _write_csv(tmp_path / "image.csv", [_row("a")])
     host = _write_csv(tmp_path / "host.csv", [_row("a", **change)])
     with pytest.raises(SystemExit) as exc:
         helper.compare(image, host)
     assert exc.value.code == 1
     (line,) = capsys.readouterr().err.splitlines()
-    assert line.startswith("docker-check: FAIL: image.csv: 1 of 6 cells differ"), line
+    (column,) = change
+    assert line.startswith(f"docker-check: FAIL: image.csv: run a is different: {column} "), line
+
+
+
+
+def _table(work: Path, folder: str, changes: dict) -> str:
+    """A table of fake runs (made with `train.epochs=1`) in `folder`; `changes`: run id ->
+    test images right, for the runs that differ from RIGHT."""
+    import numpy as np
+
+    from ftbench.config import load_all
+    from ftbench.report.aggregate import aggregate
+    from helpers import fake_summary
+
+    (experiment,) = load_all(work / "configs", "tiny", {"train": {"epochs": 1}},
+                             check_models=False)
+    results = work / folder / "tiny"
+    for r in experiment.runs:
+        right = changes.get(r.run_id, RIGHT[r.axes["variant"]][r.config.seed])
+        fake_summary(r, results, np.arange(100) < right)
+    return str(aggregate(experiment, results))
+
+
+@pytest.mark.parametrize("right", [71, 30])
+def test_compare_judges_a_run_that_moved_by_verifys_rule(helper, tmp_path, capsys, right):
+    """One image fewer right: inside the seeds' band, the same conclusions: equivalent. 30:
+    far outside it: the check fails."""
+    from helpers import workdir
+
+    work = workdir(tmp_path / "work", {"pair": PAIR})
+    host = _table(work, "host", {})
+    image = _table(work, "image", {"a--s1": right})
+    args = (image, host, str(work / "configs"), "train.epochs=1")
+    if right == 30:
+        with pytest.raises(SystemExit):
+            helper.compare(*args)
+        (line,) = capsys.readouterr().err.splitlines()
+        assert line.startswith("docker-check: FAIL: pair.csv: run a--s1 is different: accuracy "
+                               "0.7200 -> 0.3000 (-0.4200, seed range 0.04, outside "), line
+        return
+    helper.compare(*args)
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("docker-check: pair.csv: a--s1: equivalent: accuracy 0.7200 -> "
+                             "0.7100 (-0.0100, seed range 0.04)"), out
+    assert out[1].endswith("6 rows compared: 5 runs identical, 1 equivalent (inside the host's "
+                           "seed band, the same conclusions)"), out
 
 
 def test_pip_conf_mounts_the_local_folders_it_names(helper, tmp_path, capsys):

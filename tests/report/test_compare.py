@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
+import helpers
 from ftbench.config import load_all
 from ftbench.errors import UserError
 from ftbench.report import compare, sentences, stats
@@ -17,23 +18,8 @@ from ftbench.report.aggregate import aggregate
 from ftbench.report.results import TableResults
 from helpers import fake_summary, workdir
 
-PAIR = """\
-title: Pair
-description: a baseline and two other configurations, on the same test images
-seeds: [0, 1, 2]
-base:
-  model: {name: resnet34_micro}
-  method: {name: head}
-  data: {name: digits, image_size: 16}
-  train: {epochs: 1}
-axes:
-  variant:
-    values:
-      a: {model: {label: Model-A}}
-      b: {model: {label: Model-B}}
-      c: {model: {label: Model-C}}
-report: {table: benchmark, caption: pair}
-"""
+B = "      b: {model: {label: Model-B}}\n"
+PAIR = helpers.PAIR.replace(B, B + "      c: {model: {label: Model-C}}\n")  # a baseline, two others
 N = 100
 
 

@@ -1,4 +1,5 @@
-"""`ftbench compare`: do two results folders hold the same numbers?"""
+"""`ftbench compare`: do two results folders hold the same numbers? With `--conclusions`: do
+they conclude the same (report.conclusions)?"""
 
 from __future__ import annotations
 
@@ -15,10 +16,16 @@ def _compare_args(p) -> None:
                    help="absolute tolerance for numbers (default 0: exact)")
     p.add_argument("--measured", action="store_true",
                    help="compare the measured columns too (times, memory, timestamps)")
+    p.add_argument("--conclusions", action="store_true",
+                   help="compare what the two builds conclude instead of their numbers: every "
+                        "comparison's sign and significance (a change with p_holm within "
+                        "0.005-0.2 in both is listed, not failed) and every claim's verdict; "
+                        "both folders must hold the runs of --profile's tables")
 
 
 @command("compare", "compare two results folders table by table, cell by cell (skipping times, "
-                    "memory and provenance); exit 1 when a table differs",
+                    "memory and provenance), or by what they conclude (--conclusions); exit 1 "
+                    "when they differ",
          arguments=_compare_args, needs_models=False)
 def compare_results(ctx) -> int:
     from ftbench.tools.resultsdiff import compare_folders
@@ -30,6 +37,8 @@ def compare_results(ctx) -> int:
         if not folder.is_dir():
             raise UserError(f"{folder} is not a folder; compare two results folders, e.g. "
                             "results/tiny and a rebuild's results/tiny")
+    if ctx.args.conclusions:
+        return _conclusions(ctx)
     outcome = compare_folders(ctx.args.first, ctx.args.second, ctx.args.tolerance,
                               ctx.args.measured)
     for r in outcome:
@@ -37,3 +46,18 @@ def compare_results(ctx) -> int:
     failed = [r for r in outcome if not r.passed]
     print(f"ftbench compare: {len(outcome) - len(failed)} of {len(outcome)} files PASS")
     return 1 if failed else 0
+
+
+def _conclusions(ctx) -> int:
+    from ftbench.report.conclusions import agree, of_folder
+
+    if ctx.args.tolerance or ctx.args.measured:
+        raise UserError("--conclusions compares every comparison and verdict by its own rule; "
+                        "leave out --tolerance and --measured")
+    builds = [of_folder(ctx.experiments, folder) for folder in (ctx.args.first,
+                                                                 ctx.args.second)]
+    outcome = agree(*builds)
+    for line in outcome.lines((str(ctx.args.first), str(ctx.args.second))):
+        print(line)
+    print(f"ftbench compare --conclusions: {outcome.summary()}")
+    return 0 if outcome.agree else 1

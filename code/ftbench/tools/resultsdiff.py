@@ -21,6 +21,7 @@ from pathlib import Path
 
 from ftbench.errors import UserError
 from ftbench.report.aggregate import MEASURED
+from ftbench.report.conclusions import measures
 
 PROVENANCE = ("device_name", "git_commit", "git_dirty", "cuda", "threads")
 MAJOR_MINOR = ("python",)
@@ -78,8 +79,13 @@ def _same(column: str, a: str, b: str, tolerance: float) -> bool:
 def _measures(name: str, row: dict) -> bool:
     """A comparisons.csv row whose metric is made of measured columns (per_epoch_s, or
     unmerged_ms_per_image/merged_ms_per_image): its every number is a measurement."""
-    return name == "comparisons.csv" and all(
-        part in MEASURED for part in (row.get("metric") or "").split("/"))
+    return name == "comparisons.csv" and measures(row)
+
+
+def row_differences(first: dict, second: dict, columns: list[str],
+                    tolerance: float = 0.0) -> list[str]:
+    """The columns in which two rows differ (numbers within `tolerance`)."""
+    return [c for c in columns if not _same(c, first[c], second[c], tolerance)]
 
 
 def compare_file(a: Path, b: Path, tolerance: float = 0.0, measured: bool = False) -> FileResult:
@@ -105,11 +111,11 @@ def compare_file(a: Path, b: Path, tolerance: float = 0.0, measured: bool = Fals
         if not measured and _measures(a.name, mine[key]):
             result.measured_rows += 1
             continue
-        for c in (c for c in result.columns if c not in missing):
-            result.compared += 1
-            if not _same(c, mine[key][c], index[key][c], tolerance):
-                result.differences.append(f"{'/'.join(map(str, key))} {c}: "
-                                          f"{mine[key][c]!r} -> {index[key][c]!r}")
+        columns = [c for c in result.columns if c not in missing]
+        result.compared += len(columns)
+        for c in row_differences(mine[key], index[key], columns, tolerance):
+            result.differences.append(f"{'/'.join(map(str, key))} {c}: "
+                                      f"{mine[key][c]!r} -> {index[key][c]!r}")
     return result
 
 
