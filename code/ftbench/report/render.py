@@ -117,7 +117,8 @@ def _seeds_macros(experiments: list[Experiment]) -> dict[str, str]:
                  f"seed{'s' if n > 1 else ''} per configuration"
                  for n, names in sorted(by_count.items(), reverse=True)]
         text = "; ".join(parts) + "."
-    return {"seeds/summary": Tex(text)}
+    last = max((r.config.seed for e in experiments for r in e.runs), default=0)
+    return {"seeds/summary": Tex(text), "seeds/last": str(last)}
 
 
 def _configuration_ratios(comparisons: list[dict]) -> list[float]:
