@@ -69,7 +69,7 @@ def _scratch(profile="tiny"):
 def test_dry_run_checks_every_run_against_the_params_table():
     exps = _scratch()
     rows = count_all(exps)
-    assert dry_run(exps, rows, log=lambda _: None) == 45  # 15 settings x 3 seeds
+    assert dry_run(exps, rows, log=lambda _: None) == 75  # 15 settings x 5 seeds
     rows[0] = dict(rows[0], trainable_params=rows[0]["trainable_params"] + 1)
     with pytest.raises(UserError, match="but the params table says"):
         dry_run(exps, rows, log=lambda _: None)

@@ -305,11 +305,15 @@ def test_one_parameter_count_flips_seed_003s_claim(results):
     assert after.verdict == claims.CONTRADICTED and "1.56" in after.measured
 
 
-def test_one_time_per_epoch_flips_seed_000s_speed_claim(results):
-    """Seed 0's classifier-only epoch as fast as LoRA's: the three seeds' ratios (1.0, 1.25,
-    1.26) no longer exclude 1, so the claimed speed-up is not significant."""
+SEEDS = range(5)  # the tiny profile's
+
+
+def test_two_fast_epochs_flip_seed_000s_speed_claim(results):
+    """Seeds 0 and 1's classifier-only epochs as fast as LoRA's: the five seeds' ratios (1.0,
+    1.0, 1.26, 1.27, 1.28) no longer exclude 1, so the claimed speed-up is not significant."""
     experiments, folder = results
-    _edit_csv(results, "resnet34-lora", "cifar100--head--s0", "per_epoch_s", 10.0)
+    for seed in (0, 1):
+        _edit_csv(results, "resnet34-lora", f"cifar100--head--s{seed}", "per_epoch_s", 10.0)
     found = _judge(experiments, folder)
     speed = _one(found, "resnet34-lora", "ratio", "per_epoch_s")
     assert speed.verdict == claims.NOT_SIGNIFICANT, speed.measured
@@ -324,11 +328,11 @@ def test_on_a_gpu_a_ratio_outside_the_claimed_range_is_contradicted(results):
     claimed (supported in direction); measured with CUDA, the ratio misses the claimed 15-25%
     saving and the claim is contradicted."""
     experiments, folder = results
-    for seed in (0, 1, 2):
+    for seed in SEEDS:
         _edit_csv(results, "resnet34-lora", f"food101--lora--s{seed}", "peak_mib", 95.0)
     memory = _one(_judge(experiments, folder), "resnet34-lora", "ratio", "peak_mib")
     assert memory.verdict == claims.SUPPORTED and memory.direction_only, memory.measured
-    for run_id in [f"food101--{v}--s{seed}" for v in ("head", "lora") for seed in (0, 1, 2)]:
+    for run_id in [f"food101--{v}--s{seed}" for v in ("head", "lora") for seed in SEEDS]:
         _edit_csv(results, "resnet34-lora", run_id, "cuda", "12.8")
     memory = _one(_judge(experiments, folder), "resnet34-lora", "ratio", "peak_mib")
     assert memory.verdict == claims.CONTRADICTED and not memory.direction_only
