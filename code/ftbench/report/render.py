@@ -87,9 +87,10 @@ def render_summary(experiments: list[Experiment], profile: str, description: str
     tables = {e.name: compare.load(e, results) for e in experiments if e.runs}
     comparisons = compare.checked_rows(list(tables.values()), results)
     found = claims.findings(CLAIMS, tables, comparisons, results, experiments)
-    rates, calibration = _calibration(comparisons)
+    ratios = _configuration_ratios(comparisons)
+    rates, calibration = _calibration(comparisons, ratios)
     m = (_profile_macros(profile, description, rows) | _claims_macros(found)
-         | _seeds_macros(experiments) | _stats_macros(comparisons, rates, experiments)
+         | _seeds_macros(experiments) | _stats_macros(comparisons, ratios, rates, experiments)
          | _tuning_macros(Path(results).parent / "tuning" / f"{profile}.csv", experiments))
     atomic.write_text(Path(generated) / "compute.tex", compute)
     atomic.write_text(Path(generated) / "calibration.tex", calibration)
@@ -163,11 +164,10 @@ def _pretraining_text(experiments: list[Experiment]) -> Tex:
                "its backbone, so the spread over seeds holds the pretraining draw too.")
 
 
-def _stats_macros(comparisons: list[dict], rates: list[Rates],
+def _stats_macros(comparisons: list[dict], ratios: list[float], rates: list[Rates],
                   experiments: list[Experiment]) -> dict[str, str]:
     """The run-level test, this build's variance ratios and the calibration that covers them."""
     rows = [r for r in comparisons if r["metric"] == "accuracy"]
-    ratios = _configuration_ratios(comparisons)
     design = rates[0].design
     return {
         "stats/alpha": f"{stats.ALPHA:g}", "stats/level": f"{100 * (1 - stats.ALPHA):g}",
@@ -187,9 +187,8 @@ def _stats_macros(comparisons: list[dict], rates: list[Rates],
     }
 
 
-def _calibration(comparisons: list[dict]) -> tuple[list[Rates], str]:
+def _calibration(comparisons: list[dict], ratios: list[float]) -> tuple[list[Rates], str]:
     """The simulated rejection rates over the ratios this build shows, and their table."""
-    ratios = _configuration_ratios(comparisons)
     seeds = max((int(r["seeds"]) for r in comparisons if r["metric"] == "accuracy"), default=3)
     rates = calibration_table(ratios, max(seeds, 2))
     rows = [{"target": num(r.design.ratio, 0), "reached": num(r.ratio, 1),
